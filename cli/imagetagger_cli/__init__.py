@@ -1,0 +1,1 @@
+"""The `imagetagger` command line."""

@@ -1,0 +1,31 @@
+"""Domain errors. Each maps to one HTTP status in one place (the API exception handler)."""
+
+
+class ImageTaggerError(Exception):
+    """Base class; `status_code` is what the API answers for it."""
+
+    status_code = 400
+
+
+class InvalidImageError(ImageTaggerError):
+    """The bytes are not an image we accept (wrong format, corrupt, too many pixels)."""
+
+    status_code = 400
+
+
+class UnsupportedMediaTypeError(ImageTaggerError):
+    status_code = 415
+
+
+class PayloadTooLargeError(ImageTaggerError):
+    status_code = 413
+
+
+class NotFoundError(ImageTaggerError):
+    status_code = 404
+
+
+class ModelEndpointError(ImageTaggerError):
+    """The model endpoint failed or timed out; retriable."""
+
+    status_code = 503
