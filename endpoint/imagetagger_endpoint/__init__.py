@@ -1,0 +1,1 @@
+"""imagetagger_endpoint: the model server (SageMaker handler functions, ONNX Runtime backends, local endpoint, bench)."""

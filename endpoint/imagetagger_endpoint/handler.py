@@ -1,0 +1,172 @@
+"""SageMaker's inference contract: model_fn / input_fn / predict_fn / output_fn.
+
+The same four functions run inside SageMaker's container (packed as code/inference.py) and behind the local HTTP
+server, so the local stack exercises exactly the code that serves in AWS. Errors are `ImageTaggerError`s that carry
+their HTTP status (400 bad payload, 413 too large, 415 unsupported content type).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import io
+import json
+import logging
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from imagetagger.errors import ImageTaggerError, InvalidImageError, UnsupportedMediaTypeError
+from imagetagger.modelspec import ModelSpec, load_model_spec
+from imagetagger.preprocessing import decode_image, prepare
+from imagetagger.tags import tags_from_probabilities
+from PIL import Image
+
+from imagetagger_endpoint.backends import OrtBackend, load_backend
+from imagetagger_endpoint.selection import cache_dir_for, choose_backend
+
+logger = logging.getLogger(__name__)
+
+NPY = "application/x-npy"
+JSON = "application/json"
+# One encoded image per request. JPEG and PNG are the contract; the other formats preprocessing accepts come along,
+# and application/x-image is SageMaker's generic name for "an encoded image".
+IMAGE_TYPES = ("image/jpeg", "image/png", "image/webp", "image/gif", "image/bmp", "image/tiff", "application/x-image")
+SUPPORTED_CONTENT_TYPES = (NPY, *IMAGE_TYPES, JSON)
+MAX_BATCH = 64  # images per request: keeps one invocation far below SageMaker's 60 s limit
+INFERENCE_CHUNK = 16  # larger requests run in chunks, so memory stays flat
+
+# Decoding (Pillow releases the GIL) overlaps across a request's images and with other requests' inference.
+_decode_pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="decode")
+
+
+class InvalidPayloadError(ImageTaggerError):
+    """The request body does not match its content type (400)."""
+
+
+class NotAcceptableError(ImageTaggerError):
+    """The client accepts no format we answer in (406)."""
+
+    status_code = 406
+
+
+@dataclass
+class TaggingModel:
+    spec: ModelSpec
+    backend: OrtBackend
+    # Inference is serialised: one run already uses every core, concurrent runs would only thrash the caches.
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def probabilities(self, batch: np.ndarray) -> np.ndarray:
+        with self.lock:
+            chunks = [self.backend.run(batch[i : i + INFERENCE_CHUNK]) for i in range(0, len(batch), INFERENCE_CHUNK)]
+        return np.concatenate(chunks) if chunks else np.zeros((0, len(self.spec.labels)), np.float32)
+
+
+ModelInput = np.ndarray | list[Image.Image]
+
+
+def model_fn(model_dir: str) -> TaggingModel:
+    directory = Path(model_dir)
+    spec = load_model_spec(directory)
+    cache_dir = cache_dir_for(directory)
+    backend_name = choose_backend(directory, cache_dir)
+    model = TaggingModel(spec=spec, backend=load_backend(directory, backend_name, cache_dir))
+    logger.info("model %s loaded with backend %s", spec.model_version, backend_name)
+    return model
+
+
+def media_type(content_type: str | None) -> str:
+    """'image/JPEG; charset=x' -> 'image/jpeg'."""
+    return (content_type or "").split(";", 1)[0].strip().lower()
+
+
+def input_fn(request_body: bytes | bytearray | str, request_content_type: str) -> ModelInput:
+    """Parse a request body: a preprocessed uint8 batch, or decoded images to be prepared by predict_fn."""
+    body = request_body.encode() if isinstance(request_body, str) else bytes(request_body)
+    kind = media_type(request_content_type)
+    if kind == NPY:
+        return _parse_npy(body)
+    if kind in IMAGE_TYPES:
+        return [decode_image(body)]
+    if kind == JSON:
+        return _parse_json(body)
+    raise UnsupportedMediaTypeError(
+        f"content type {request_content_type!r} is not supported; use one of {', '.join(SUPPORTED_CONTENT_TYPES)}"
+    )
+
+
+def _parse_npy(body: bytes) -> np.ndarray:
+    try:
+        array = np.load(io.BytesIO(body), allow_pickle=False)
+    except (ValueError, OSError, EOFError) as exc:
+        raise InvalidPayloadError(f"the body is not a valid .npy array: {exc}") from exc
+    if not isinstance(array, np.ndarray) or array.dtype != np.uint8:
+        raise InvalidPayloadError(f"the array must be uint8 [N, H, W, 3] RGB, got dtype {array.dtype}")
+    if array.ndim not in (3, 4) or array.shape[-1] != 3:
+        raise InvalidPayloadError(f"the array must be uint8 [N, H, W, 3] RGB, got shape {list(array.shape)}")
+    if array.ndim == 3:  # one image without its batch axis
+        array = array[np.newaxis]
+    _check_batch_size(array.shape[0])
+    return array
+
+
+def _parse_json(body: bytes) -> list[Image.Image]:
+    try:
+        document = json.loads(body)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise InvalidPayloadError(f"the body is not valid JSON: {exc}") from exc
+    images = document.get("images") if isinstance(document, dict) else None
+    if not isinstance(images, list) or not all(isinstance(item, str) for item in images):
+        raise InvalidPayloadError('the JSON body must be {"images": ["<base64 image>", ...]}')
+    _check_batch_size(len(images))
+
+    def decode(indexed: tuple[int, str]) -> Image.Image:
+        index, text = indexed
+        try:
+            return decode_image(base64.b64decode(text, validate=True))
+        except binascii.Error as exc:
+            raise InvalidPayloadError(f"images[{index}] is not valid base64") from exc
+        except InvalidImageError as exc:
+            raise InvalidImageError(f"images[{index}]: {exc}") from exc
+
+    return list(_decode_pool.map(decode, enumerate(images)))
+
+
+def _check_batch_size(count: int) -> None:
+    if count < 1:
+        raise InvalidPayloadError("the request holds no image")
+    if count > MAX_BATCH:
+        raise InvalidPayloadError(f"the request holds {count} images; at most {MAX_BATCH} are accepted per request")
+
+
+def prepare_batch(data: ModelInput, size: int) -> np.ndarray:
+    """The model's uint8 [N, size, size, 3] input; a preprocessed batch must already have that shape."""
+    if isinstance(data, np.ndarray):
+        if data.shape[1:] != (size, size, 3):
+            raise InvalidPayloadError(
+                f"the array must be [N, {size}, {size}, 3] as made by imagetagger.preprocessing.prepare, "
+                f"got {list(data.shape)}"
+            )
+        return data
+    return np.stack(list(_decode_pool.map(lambda image: prepare(image, size), data)))
+
+
+def predict_fn(input_data: ModelInput, model: TaggingModel) -> dict[str, Any]:
+    batch = prepare_batch(input_data, model.spec.size)
+    probabilities = model.probabilities(batch)
+    return {
+        "model_version": model.spec.model_version,
+        "predictions": [{"tags": tags_from_probabilities(row, model.spec.labels)} for row in probabilities],
+    }
+
+
+def output_fn(prediction: dict[str, Any], accept: str | None = JSON) -> tuple[bytes, str]:
+    """JSON is the only response format; SageMaker's toolkit takes (body, content type) tuples."""
+    accepted = media_type(accept)
+    if accepted not in ("", "*/*", JSON, "application/*"):
+        raise NotAcceptableError(f"responses are {JSON}; cannot answer in {accept!r}")
+    return json.dumps(prediction).encode(), JSON

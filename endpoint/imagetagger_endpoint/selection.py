@@ -1,0 +1,86 @@
+"""Which backend serves a model on this machine, and where its optimised variants are cached.
+
+The choice is measured (speed and accuracy, by `optimize.py` / the benchmark) and recorded together with a fingerprint
+of the CPU and ONNX Runtime version, because the fastest variant differs between machines (AMX, VNNI, core count).
+A recorded choice from another machine is ignored.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import platform
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from imagetagger_endpoint.backends import BACKENDS, DEFAULT_BACKEND, usable_cpus, variant_path
+
+logger = logging.getLogger(__name__)
+
+CHOICE_FILE = "backend.json"
+BACKEND_ENV = "IMAGETAGGER_BACKEND"  # "auto" (default) or a backend name
+CACHE_ENV = "IMAGETAGGER_CACHE_DIR"
+DEFAULT_CACHE_ROOT = Path(".local") / "endpoint-cache"
+
+
+@cache
+def machine_fingerprint() -> str:
+    """CPU model, its instruction-set flags, usable cores and the ONNX Runtime version, hashed."""
+    import onnxruntime
+
+    cpu = ""
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.exists():
+        lines = cpuinfo.read_text().splitlines()
+        cpu = "\n".join(sorted({line for line in lines if line.startswith(("model name", "flags"))}))
+    material = f"{platform.machine()}|{cpu}|{usable_cpus()}|{onnxruntime.__version__}"
+    return hashlib.sha256(material.encode()).hexdigest()[:16]
+
+
+def model_digest(model_dir: Path) -> str:
+    digest = hashlib.sha256()
+    with (model_dir / "model.onnx").open("rb") as model_file:
+        for block in iter(lambda: model_file.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()[:16]
+
+
+def cache_dir_for(model_dir: Path, cache_root: Path | None = None) -> Path:
+    """Per-model cache folder (keyed by the model's content, so a new model never sees an old variant)."""
+    root = cache_root or Path(os.environ.get(CACHE_ENV, DEFAULT_CACHE_ROOT))
+    return root / model_digest(model_dir)
+
+
+def read_choice(folder: Path) -> dict[str, Any] | None:
+    path = folder / CHOICE_FILE
+    if not path.is_file():
+        return None
+    choice = json.loads(path.read_text())
+    if choice.get("machine") != machine_fingerprint():
+        logger.info("ignoring %s: measured on another machine", path)
+        return None
+    return choice
+
+
+def write_choice(folder: Path, backend: str, evidence: dict[str, Any]) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / CHOICE_FILE
+    path.write_text(json.dumps({"backend": backend, "machine": machine_fingerprint(), **evidence}, indent=1))
+    return path
+
+
+def choose_backend(model_dir: Path, cache_dir: Path | None) -> str:
+    """The environment's explicit choice, else the one measured on this machine, else fp32 (always correct)."""
+    requested = os.environ.get(BACKEND_ENV, "auto")
+    if requested != "auto":
+        if requested not in BACKENDS:
+            raise ValueError(f"{BACKEND_ENV}={requested!r} is not one of auto, {', '.join(BACKENDS)}")
+        return requested
+    for folder in (cache_dir, model_dir):
+        choice = read_choice(folder) if folder is not None else None
+        if choice and choice.get("backend") in BACKENDS and variant_path(model_dir, choice["backend"], cache_dir):
+            return str(choice["backend"])
+    return DEFAULT_BACKEND
