@@ -29,3 +29,15 @@ class ModelEndpointError(ImageTaggerError):
     """The model endpoint failed or timed out; retriable."""
 
     status_code = 503
+
+
+class InvalidRequestError(ImageTaggerError):
+    """A well-formed request the API refuses (unsupported upload type, malformed pagination token, ...)."""
+
+    status_code = 400
+
+
+class UnauthorizedError(ImageTaggerError):
+    """No authenticated user (the JWT `sub` claim is missing)."""
+
+    status_code = 401

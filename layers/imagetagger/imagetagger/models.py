@@ -1,0 +1,99 @@
+"""Domain records shared by storage, uploads, processing and the API."""
+
+from __future__ import annotations
+
+import secrets
+import time
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from imagetagger.tags import Tag
+
+IMAGE_ID_PATTERN = r"^[0-9a-f]{32}$"
+
+
+class ImageStatus(StrEnum):
+    PENDING = "PENDING"
+    TAGGED = "TAGGED"
+    FAILED = "FAILED"
+
+
+def new_image_id() -> str:
+    """32 hex characters, time-ordered (milliseconds first) so a user's newest images sort first."""
+    return f"{int(time.time() * 1000):012x}{secrets.token_hex(10)}"
+
+
+def upload_key(user_id: str, image_id: str) -> str:
+    return f"uploads/{user_id}/{image_id}"
+
+
+def parse_upload_key(key: str) -> tuple[str, str] | None:
+    """(user_id, image_id) for a key of our layout, else None."""
+    parts = key.split("/")
+    if len(parts) != 3 or parts[0] != "uploads" or not parts[1] or not parts[2]:
+        return None
+    return parts[1], parts[2]
+
+
+@dataclass
+class ImageRecord:
+    user_id: str
+    image_id: str
+    filename: str
+    content_type: str
+    size: int
+    status: ImageStatus
+    created_at: str
+    tags: list[Tag] = field(default_factory=list)
+    model_version: str | None = None
+    error: str | None = None
+
+    @classmethod
+    def from_item(cls, item: dict[str, Any]) -> ImageRecord:
+        return cls(
+            user_id=item["user_id"],
+            image_id=item["image_id"],
+            filename=item.get("filename", ""),
+            content_type=item.get("content_type", ""),
+            size=int(item.get("size", 0)),
+            status=ImageStatus(item["status"]),
+            created_at=item.get("created_at", ""),
+            tags=[
+                Tag(name=t["name"], confidence=float(t["confidence"]), parents=list(t.get("parents", [])))
+                for t in item.get("tags", [])
+            ],
+            model_version=item.get("model_version"),
+            error=item.get("error"),
+        )
+
+    def to_item(self) -> dict[str, Any]:
+        """The DynamoDB item of a new record (tags are written by the repository as Decimals)."""
+        item: dict[str, Any] = {
+            "user_id": self.user_id,
+            "image_id": self.image_id,
+            "filename": self.filename,
+            "content_type": self.content_type,
+            "size": self.size,
+            "status": self.status.value,
+            "created_at": self.created_at,
+            "s3_key": upload_key(self.user_id, self.image_id),
+        }
+        return item
+
+    def to_api(self) -> dict[str, Any]:
+        return {
+            "image_id": self.image_id,
+            "filename": self.filename,
+            "status": self.status.value,
+            "tags": [dict(tag) for tag in self.tags],
+            "model_version": self.model_version,
+            "error": self.error,
+            "created_at": self.created_at,
+        }
+
+
+@dataclass
+class Page:
+    items: list[ImageRecord]
+    next_token: str | None

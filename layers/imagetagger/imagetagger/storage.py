@@ -1,0 +1,233 @@
+"""DynamoDB repository for images and their tags.
+
+ImagesTable holds one item per image (PK user_id, SK image_id). TagsTable holds one row per (image, tag)
+(PK user_id, SK "tag#image_id") plus the GSI ByTag (PK "user_id#tag", SK confidence) that answers "images of user U
+with tag T, most confident first" with one Query. Tag rows are written in the same transaction as the image's status,
+conditioned on the image still existing, so a deleted image is never resurrected by a late processing run.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from boto3.dynamodb.conditions import Attr, Key
+from botocore.exceptions import ClientError
+
+from imagetagger.errors import NotFoundError
+from imagetagger.models import ImageRecord, ImageStatus, Page
+from imagetagger.pagination import decode_token, encode_token
+from imagetagger.tags import Tag
+
+BY_TAG_INDEX = "ByTag"
+_MAX_TRANSACTION_ITEMS = 100
+_OPTIMISTIC_RETRIES = 3
+
+
+def tag_row_key(user_id: str, tag: str, image_id: str) -> dict[str, str]:
+    return {"user_id": user_id, "tag_image": f"{tag}#{image_id}"}
+
+
+@dataclass
+class ImageRepository:
+    """`images` and `tags` are boto3 DynamoDB Table resources."""
+
+    images: Any
+    tags: Any
+
+    @classmethod
+    def from_names(cls, dynamodb: Any, images_table: str, tags_table: str) -> ImageRepository:
+        return cls(images=dynamodb.Table(images_table), tags=dynamodb.Table(tags_table))
+
+    # ------------------------------------------------------------------ reads
+    def get(self, user_id: str, image_id: str) -> ImageRecord:
+        item = self.images.get_item(Key={"user_id": user_id, "image_id": image_id}, ConsistentRead=True).get("Item")
+        if item is None:
+            raise NotFoundError(f"image {image_id} not found")
+        return ImageRecord.from_item(item)
+
+    def list_images(self, user_id: str, limit: int, next_token: str | None = None) -> Page:
+        """The user's images, newest first (image ids are time-ordered)."""
+        query: dict[str, Any] = {
+            "KeyConditionExpression": Key("user_id").eq(user_id),
+            "ScanIndexForward": False,
+            "Limit": limit,
+        }
+        start = decode_token(next_token, expected={"user_id": user_id, "image_id": None})
+        if start:
+            query["ExclusiveStartKey"] = start
+        response = self.images.query(**query)
+        items = [ImageRecord.from_item(item) for item in response.get("Items", [])]
+        return Page(items=items, next_token=encode_token(response.get("LastEvaluatedKey")))
+
+    def search_by_tag(
+        self, user_id: str, tag: str, min_confidence: float, limit: int, next_token: str | None = None
+    ) -> Page:
+        """The user's images carrying `tag` with at least `min_confidence`, most confident first."""
+        user_tag = f"{user_id}#{tag}"
+        query: dict[str, Any] = {
+            "IndexName": BY_TAG_INDEX,
+            "KeyConditionExpression": Key("user_tag").eq(user_tag) & Key("confidence").gte(_decimal(min_confidence)),
+            "ScanIndexForward": False,
+            "Limit": limit,
+        }
+        start = decode_token(
+            next_token, expected={"user_tag": user_tag, "confidence": None, "user_id": user_id, "tag_image": None}
+        )
+        if start:
+            query["ExclusiveStartKey"] = start
+        response = self.tags.query(**query)
+        image_ids = [row["image_id"] for row in response.get("Items", [])]
+        records = self._batch_get(user_id, image_ids)
+        # An image deleted between the two reads is simply left out.
+        items = [records[image_id] for image_id in image_ids if image_id in records]
+        return Page(items=items, next_token=encode_token(response.get("LastEvaluatedKey")))
+
+    def tag_counts(self, user_id: str) -> list[dict[str, Any]]:
+        """Every tag of the user's images with its number of images, most frequent first."""
+        counts: dict[str, int] = {}
+        query: dict[str, Any] = {
+            "KeyConditionExpression": Key("user_id").eq(user_id),
+            "ProjectionExpression": "tag",
+        }
+        while True:
+            response = self.tags.query(**query)
+            for row in response.get("Items", []):
+                counts[row["tag"]] = counts.get(row["tag"], 0) + 1
+            if "LastEvaluatedKey" not in response:
+                break
+            query["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+        return [
+            {"name": name, "count": count} for name, count in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+        ]
+
+    def _batch_get(self, user_id: str, image_ids: list[str]) -> dict[str, ImageRecord]:
+        found: dict[str, ImageRecord] = {}
+        keys = [{"user_id": user_id, "image_id": image_id} for image_id in dict.fromkeys(image_ids)]
+        resource = self.images.meta.client  # the resource's client speaks Python types
+        while keys:
+            request = {self.images.name: {"Keys": keys[:100], "ConsistentRead": True}}
+            keys = keys[100:]
+            while request:
+                response = resource.batch_get_item(RequestItems=request)
+                for item in response["Responses"].get(self.images.name, []):
+                    found[item["image_id"]] = ImageRecord.from_item(item)
+                request = response.get("UnprocessedKeys") or {}
+        return found
+
+    # ------------------------------------------------------------------ writes
+    def create_pending(self, record: ImageRecord, expires_at: int) -> None:
+        item = record.to_item()
+        item["expires_at"] = expires_at
+        item["revision"] = 0
+        self.images.put_item(Item=item, ConditionExpression=Attr("image_id").not_exists())
+
+    def mark_tagged(self, user_id: str, image_id: str, tags: list[Tag], model_version: str) -> bool:
+        """Store the tags (replacing earlier ones); False when the image no longer exists."""
+        for _ in range(_OPTIMISTIC_RETRIES):
+            current = self.images.get_item(Key={"user_id": user_id, "image_id": image_id}, ConsistentRead=True)
+            item = current.get("Item")
+            if item is None:
+                return False
+            try:
+                self._write_tags(item, tags, model_version)
+                return True
+            except ClientError as exc:
+                if exc.response["Error"]["Code"] != "TransactionCanceledException":
+                    raise
+                # Deleted or changed since we read it: read again and decide.
+        raise RuntimeError(f"image {image_id} kept changing while its tags were written")
+
+    def _write_tags(self, item: dict[str, Any], tags: list[Tag], model_version: str) -> None:
+        user_id, image_id, revision = item["user_id"], item["image_id"], int(item.get("revision", 0))
+        new_names = {tag["name"] for tag in tags}
+        stale = [name for name in _tag_names(item.get("tags", [])) if name not in new_names]
+        client = self.images.meta.client
+        if 1 + len(tags) + len(stale) > _MAX_TRANSACTION_ITEMS:
+            # Too many for one transaction: stale rows go first (deleting them twice is harmless).
+            self._delete_tag_rows(user_id, image_id, stale)
+            stale = []
+        operations: list[dict[str, Any]] = [
+            {
+                "Update": {
+                    "TableName": self.images.name,
+                    "Key": {"user_id": user_id, "image_id": image_id},
+                    "UpdateExpression": "SET #status = :tagged, tags = :tags, model_version = :version, "
+                    "updated_at = :now, revision = :next REMOVE expires_at, #error",
+                    "ConditionExpression": "attribute_exists(image_id) AND revision = :revision",
+                    "ExpressionAttributeNames": {"#status": "status", "#error": "error"},
+                    "ExpressionAttributeValues": {
+                        ":tagged": ImageStatus.TAGGED.value,
+                        ":tags": [_tag_item(tag) for tag in tags],
+                        ":version": model_version,
+                        ":now": _now_iso(),
+                        ":revision": revision,
+                        ":next": revision + 1,
+                    },
+                }
+            }
+        ]
+        for tag in tags:
+            row = {
+                **tag_row_key(user_id, tag["name"], image_id),
+                "user_tag": f"{user_id}#{tag['name']}",
+                "tag": tag["name"],
+                "image_id": image_id,
+                "confidence": _decimal(tag["confidence"]),
+                "parents": list(tag["parents"]),
+            }
+            operations.append({"Put": {"TableName": self.tags.name, "Item": row}})
+        for name in stale:
+            operations.append({"Delete": {"TableName": self.tags.name, "Key": tag_row_key(user_id, name, image_id)}})
+        client.transact_write_items(TransactItems=operations)
+
+    def mark_failed(self, user_id: str, image_id: str, reason: str) -> bool:
+        """Record why tagging failed; False when the image is gone or already TAGGED (a late duplicate must not
+        overwrite good tags)."""
+        try:
+            self.images.update_item(
+                Key={"user_id": user_id, "image_id": image_id},
+                UpdateExpression="SET #status = :failed, #error = :reason, updated_at = :now REMOVE expires_at",
+                ConditionExpression=Attr("image_id").exists() & Attr("status").ne(ImageStatus.TAGGED.value),
+                ExpressionAttributeNames={"#status": "status", "#error": "error"},
+                ExpressionAttributeValues={":failed": ImageStatus.FAILED.value, ":reason": reason, ":now": _now_iso()},
+            )
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
+
+    def delete(self, user_id: str, image_id: str) -> ImageRecord:
+        """Remove the image and all its tag rows; NotFoundError when there is none."""
+        old = self.images.delete_item(Key={"user_id": user_id, "image_id": image_id}, ReturnValues="ALL_OLD")
+        item = old.get("Attributes")
+        if item is None:
+            raise NotFoundError(f"image {image_id} not found")
+        self._delete_tag_rows(user_id, image_id, _tag_names(item.get("tags", [])))
+        return ImageRecord.from_item(item)
+
+    def _delete_tag_rows(self, user_id: str, image_id: str, names: Iterable[str]) -> None:
+        with self.tags.batch_writer() as batch:
+            for name in names:
+                batch.delete_item(Key=tag_row_key(user_id, name, image_id))
+
+
+def _tag_names(tag_items: list[dict[str, Any]]) -> list[str]:
+    return [item["name"] for item in tag_items]
+
+
+def _tag_item(tag: Tag) -> dict[str, Any]:
+    return {"name": tag["name"], "confidence": _decimal(tag["confidence"]), "parents": list(tag["parents"])}
+
+
+def _decimal(value: float) -> Decimal:
+    # DynamoDB numbers must be Decimal; going through str keeps 0.93 from becoming 0.9300000000000000488...
+    return Decimal(str(round(float(value), 4)))
+
+
+def _now_iso() -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
