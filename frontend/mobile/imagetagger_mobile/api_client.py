@@ -1,0 +1,227 @@
+"""A small client for the imagetagger HTTP API, used by the mobile app (and handy in scripts).
+
+It speaks the same routes as the web page: presigned-POST uploads straight to S3, polling an image until it is tagged,
+search, tag counts, delete, and the synchronous quick path `POST /tag`. Errors carry the API's own message so the app
+can show it as is.
+"""
+
+from __future__ import annotations
+
+import mimetypes
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import requests
+
+ACCEPTED_TYPES = ("image/jpeg", "image/png", "image/webp", "image/gif", "image/bmp", "image/tiff")
+DEFAULT_MAX_UPLOAD_BYTES = 10 * 1024 * 1024
+QUICK_TAG_MAX_BYTES = 5 * 1024 * 1024  # POST /tag's own limit (issue 2)
+FINAL_STATUSES = ("TAGGED", "FAILED")
+
+
+class ApiError(Exception):
+    """The API (or S3) refused a request or could not be reached; `status` is 0 for network trouble."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+    @property
+    def retriable(self) -> bool:
+        return self.status == 0 or self.status == 429 or self.status >= 500
+
+
+class RejectedFileError(ValueError):
+    """The file cannot be sent at all (type or size); the message says why, before any upload."""
+
+
+@dataclass(frozen=True)
+class Tag:
+    name: str
+    confidence: float
+    parents: list[str] = field(default_factory=list)
+
+    @property
+    def parent(self) -> str | None:
+        return self.parents[0] if self.parents else None
+
+
+@dataclass(frozen=True)
+class ImageRecord:
+    image_id: str
+    status: str
+    filename: str = ""
+    tags: list[Tag] = field(default_factory=list)
+    error: str | None = None
+    model_version: str | None = None
+    created_at: str | None = None
+
+    @classmethod
+    def from_json(cls, body: dict[str, Any]) -> ImageRecord:
+        return cls(
+            image_id=body["image_id"],
+            status=body.get("status", "PENDING"),
+            filename=body.get("filename") or "",
+            tags=tags_from_json(body.get("tags") or []),
+            error=body.get("error"),
+            model_version=body.get("model_version"),
+            created_at=body.get("created_at"),
+        )
+
+
+@dataclass(frozen=True)
+class TagCount:
+    name: str
+    count: int
+
+
+@dataclass(frozen=True)
+class QuickTagResult:
+    tags: list[Tag]
+    model_version: str | None
+
+
+def tags_from_json(items: list[dict[str, Any]]) -> list[Tag]:
+    return [Tag(name=t["name"], confidence=float(t["confidence"]), parents=list(t.get("parents") or [])) for t in items]
+
+
+def content_type_for(filename: str) -> str:
+    """The MIME type the upload will declare, from the file name (what a browser does too)."""
+    guessed, _ = mimetypes.guess_type(filename)
+    return guessed or "application/octet-stream"
+
+
+def check_file(filename: str, size: int, max_bytes: int = DEFAULT_MAX_UPLOAD_BYTES) -> str:
+    """Returns the content type to declare, or raises RejectedFileError explaining why the file cannot go."""
+    content_type = content_type_for(filename)
+    if content_type not in ACCEPTED_TYPES:
+        raise RejectedFileError(
+            f"{filename}: {content_type} files are not accepted; use JPEG, PNG, WebP, GIF, BMP or TIFF"
+        )
+    if size == 0:
+        raise RejectedFileError(f"{filename}: the file is empty")
+    if size > max_bytes:
+        raise RejectedFileError(f"{filename}: the file is {size / 1e6:.1f} MB; the limit is {max_bytes / 1e6:.1f} MB")
+    return content_type
+
+
+def error_message(response: requests.Response) -> str:
+    """The explanation in an error response: the API's JSON `message`, validation details, or S3's XML <Message>."""
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    if isinstance(body, dict):
+        if body.get("message"):
+            return str(body["message"])
+        if isinstance(body.get("detail"), list):
+            return "; ".join(f"{'.'.join(map(str, d.get('loc', [])[1:]))}: {d.get('msg')}" for d in body["detail"])
+    text = response.text or ""
+    if "<Message>" in text:
+        return text.split("<Message>", 1)[1].split("</Message>", 1)[0]
+    return text.strip() or f"HTTP {response.status_code}"
+
+
+class ImageTaggerClient:
+    def __init__(self, base_url: str, token: str | None = None, timeout_s: float = 30.0) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.token = token
+        self.timeout_s = timeout_s
+        self.session = requests.Session()
+
+    # --- sign-in -------------------------------------------------------------------------------------------------
+    def sign_in_local(self, user: str) -> str:
+        """Gets a development token from the local stack (the route exists only there) and keeps it."""
+        body = self._send("GET", "/local/token", params={"user": user}, authorized=False)
+        self.token = body["token"] if isinstance(body, dict) else str(body)
+        return self.token
+
+    def health(self) -> dict[str, Any]:
+        return self._send("GET", "/health", authorized=False)
+
+    # --- uploads -------------------------------------------------------------------------------------------------
+    def upload(self, filename: str, data: bytes) -> str:
+        """Presigned POST straight to S3; returns the image id to poll. Raises RejectedFileError before sending."""
+        content_type = check_file(filename, len(data))
+        created = self._send(
+            "POST", "/uploads", json={"filename": filename, "content_type": content_type, "size": len(data)}
+        )
+        presigned = created["upload"]
+        try:
+            response = self.session.post(
+                presigned["url"],
+                data=presigned["fields"],
+                files={"file": (filename, data, content_type)},  # requests puts files after the fields, as S3 needs
+                timeout=self.timeout_s,
+            )
+        except requests.RequestException as exc:
+            raise ApiError(0, f"the upload to storage failed: {exc}") from exc
+        if not response.ok:
+            raise ApiError(response.status_code, f"storage refused the upload: {error_message(response)}")
+        return str(created["image_id"])
+
+    def wait_for_tags(self, image_id: str, timeout_s: float = 120.0, first_delay_s: float = 0.5) -> ImageRecord:
+        """Polls until the image is TAGGED or FAILED (or returns the PENDING record when `timeout_s` runs out)."""
+        deadline = time.monotonic() + timeout_s
+        delay = first_delay_s
+        while True:
+            record = self.get_image(image_id)
+            if record.status in FINAL_STATUSES or time.monotonic() >= deadline:
+                return record
+            time.sleep(min(delay, max(0.0, deadline - time.monotonic())))
+            delay = min(delay * 1.5, 3.0)
+
+    def quick_tag(self, filename: str, data: bytes) -> QuickTagResult:
+        """Tags the bytes synchronously (POST /tag); nothing is stored."""
+        content_type = check_file(filename, len(data), max_bytes=QUICK_TAG_MAX_BYTES)
+        body = self._send("POST", "/tag", data=data, headers={"Content-Type": content_type})
+        return QuickTagResult(tags=tags_from_json(body.get("tags") or []), model_version=body.get("model_version"))
+
+    # --- reading, searching, deleting ----------------------------------------------------------------------------
+    def get_image(self, image_id: str) -> ImageRecord:
+        return ImageRecord.from_json(self._send("GET", f"/images/{image_id}"))
+
+    def list_images(
+        self,
+        tag: str | None = None,
+        min_confidence: float | None = None,
+        limit: int | None = None,
+        next_token: str | None = None,
+    ) -> tuple[list[ImageRecord], str | None]:
+        params = {
+            "tag": tag,
+            "min_confidence": min_confidence if tag else None,
+            "limit": limit,
+            "next_token": next_token,
+        }
+        body = self._send("GET", "/images", params={k: v for k, v in params.items() if v is not None})
+        return [ImageRecord.from_json(item) for item in body.get("items", [])], body.get("next_token")
+
+    def list_tags(self) -> list[TagCount]:
+        body = self._send("GET", "/tags")
+        return [TagCount(name=t["name"], count=int(t["count"])) for t in body.get("tags", [])]
+
+    def delete_image(self, image_id: str) -> None:
+        self._send("DELETE", f"/images/{image_id}")
+
+    # --- transport -----------------------------------------------------------------------------------------------
+    def _send(self, method: str, path: str, authorized: bool = True, **kwargs: Any) -> Any:
+        headers = dict(kwargs.pop("headers", {}))
+        if authorized:
+            if not self.token:
+                raise ApiError(401, "not signed in")
+            headers["Authorization"] = f"Bearer {self.token}"
+        try:
+            response = self.session.request(
+                method, f"{self.base_url}{path}", headers=headers, timeout=self.timeout_s, **kwargs
+            )
+        except requests.RequestException as exc:
+            raise ApiError(0, f"the API at {self.base_url} did not answer: {exc}") from exc
+        if not response.ok:
+            raise ApiError(response.status_code, error_message(response))
+        if response.status_code == 204 or not response.content:
+            return None
+        content_type = response.headers.get("Content-Type", "")
+        return response.json() if "json" in content_type else response.text

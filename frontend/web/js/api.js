@@ -1,0 +1,89 @@
+// The imagetagger HTTP API (same routes in AWS and locally). Every error becomes an ApiError whose message is the
+// API's own explanation, so the page can show it as is.
+
+export class ApiError extends Error {
+  constructor(status, message) {
+    super(message);
+    this.name = "ApiError";
+    this.status = status;
+  }
+
+  /** Server-side or network trouble: trying again may work. Client errors (4xx) will not change on retry. */
+  get retriable() {
+    return this.status === 0 || this.status === 429 || this.status >= 500;
+  }
+}
+
+function messageFrom(status, body) {
+  if (body && typeof body === "object") {
+    if (body.message) return body.message;
+    // Request validation errors list what was wrong with each field.
+    if (Array.isArray(body.detail)) {
+      return body.detail.map((d) => `${(d.loc || []).slice(1).join(".")}: ${d.msg || d.type}`).join("; ");
+    }
+  }
+  return typeof body === "string" && body ? body : `HTTP ${status}`;
+}
+
+export class Api {
+  /**
+   * @param {string} baseUrl
+   * @param {() => string|null} getToken
+   * @param {() => void} onUnauthorized called on 401, e.g. to show the sign-in form again
+   */
+  constructor(baseUrl, getToken, onUnauthorized) {
+    this.baseUrl = baseUrl;
+    this.getToken = getToken;
+    this.onUnauthorized = onUnauthorized;
+  }
+
+  async request(method, path, { json, query } = {}) {
+    const url = new URL(`${this.baseUrl}${path}`);
+    for (const [key, value] of Object.entries(query || {})) {
+      if (value !== undefined && value !== null && value !== "") url.searchParams.set(key, String(value));
+    }
+    const headers = { Accept: "application/json" };
+    const token = this.getToken();
+    if (token) headers.Authorization = `Bearer ${token}`;
+    if (json !== undefined) headers["Content-Type"] = "application/json";
+    let response;
+    try {
+      response = await fetch(url, { method, headers, body: json === undefined ? undefined : JSON.stringify(json) });
+    } catch (error) {
+      throw new ApiError(0, `the API did not answer (${error.message})`);
+    }
+    if (response.status === 204) return null;
+    const text = await response.text();
+    let body = text;
+    try {
+      body = text ? JSON.parse(text) : null;
+    } catch {
+      // not JSON: keep the text for the error message
+    }
+    if (response.status === 401) this.onUnauthorized();
+    if (!response.ok) throw new ApiError(response.status, messageFrom(response.status, body));
+    return body;
+  }
+
+  createUpload(file) {
+    return this.request("POST", "/uploads", { json: { filename: file.name, content_type: file.type, size: file.size } });
+  }
+
+  getImage(imageId) {
+    return this.request("GET", `/images/${encodeURIComponent(imageId)}`);
+  }
+
+  listImages({ tag, minConfidence, limit, nextToken } = {}) {
+    return this.request("GET", "/images", {
+      query: { tag, min_confidence: tag ? minConfidence : undefined, limit, next_token: nextToken },
+    });
+  }
+
+  listTags() {
+    return this.request("GET", "/tags");
+  }
+
+  deleteImage(imageId) {
+    return this.request("DELETE", `/images/${encodeURIComponent(imageId)}`);
+  }
+}

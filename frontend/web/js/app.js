@@ -1,0 +1,166 @@
+// Start-up and wiring: config -> sign-in state -> upload and gallery views.
+
+import { Api } from "./api.js";
+import {
+  cognitoLogoutUrl,
+  completeCognitoSignIn,
+  currentToken,
+  displayName,
+  fetchLocalToken,
+  forgetToken,
+  readClaims,
+  startCognitoSignIn,
+  storeToken,
+} from "./auth.js";
+import { loadConfig } from "./config.js";
+import { GalleryView } from "./gallery-view.js";
+import { describeAccepted, formatBytes } from "./upload.js";
+import { UploadsView } from "./uploads-view.js";
+
+const $ = (id) => document.getElementById(id);
+
+function showError(message) {
+  $("app-error").textContent = message;
+  $("app-error").hidden = !message;
+}
+
+function showSignIn(config) {
+  $("app-view").hidden = true;
+  $("session").hidden = true;
+  $("sign-in-view").hidden = false;
+  $("local-sign-in").hidden = config.authMode !== "local";
+  $("cognito-sign-in").hidden = config.authMode !== "cognito";
+  (config.authMode === "local" ? $("user-name") : $("cognito-button")).focus();
+}
+
+function showApp(token, gallery) {
+  $("sign-in-view").hidden = true;
+  $("app-view").hidden = false;
+  $("session").hidden = false;
+  $("session-user").textContent = `Signed in as ${displayName(readClaims(token))}`;
+  $("upload-title").focus();
+  gallery.refresh();
+}
+
+function wireSignIn(config, onSignedIn) {
+  const fail = (error) => {
+    $("sign-in-error").textContent = error.message;
+  };
+  $("local-sign-in").addEventListener("submit", async (event) => {
+    event.preventDefault();
+    $("sign-in-error").textContent = "";
+    try {
+      storeToken(await fetchLocalToken(config, $("user-name").value.trim()));
+      onSignedIn();
+    } catch (error) {
+      fail(error);
+    }
+  });
+  $("use-pasted-token").addEventListener("click", () => {
+    try {
+      storeToken($("pasted-token").value.trim());
+      onSignedIn();
+    } catch (error) {
+      fail(error);
+    }
+  });
+  $("cognito-button").addEventListener("click", () => startCognitoSignIn(config.cognito).catch(fail));
+  $("sign-out").addEventListener("click", () => {
+    forgetToken();
+    if (config.authMode === "cognito") location.assign(cognitoLogoutUrl(config.cognito));
+    else showSignIn(config);
+  });
+}
+
+function wireUploads(uploads) {
+  const takeFiles = (input) => {
+    uploads.addFiles([...input.files]);
+    input.value = ""; // choosing the same file again should upload it again
+  };
+  $("file-input").addEventListener("change", (event) => takeFiles(event.target));
+  $("camera-input").addEventListener("change", (event) => takeFiles(event.target));
+  const zone = $("drop-zone");
+  zone.addEventListener("dragover", (event) => {
+    event.preventDefault();
+    zone.classList.add("drag-over");
+  });
+  zone.addEventListener("dragleave", () => zone.classList.remove("drag-over"));
+  zone.addEventListener("drop", (event) => {
+    event.preventDefault();
+    zone.classList.remove("drag-over");
+    uploads.addFiles([...event.dataTransfer.files]);
+  });
+}
+
+function wireSearch(gallery) {
+  const slider = $("min-confidence");
+  const showSlider = () => {
+    $("min-confidence-value").textContent = `${Math.round(Number(slider.value) * 100)}%`;
+  };
+  slider.addEventListener("input", showSlider);
+  showSlider();
+  $("search-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    const tag = $("search-tag").value.trim().toLowerCase();
+    gallery.search(tag ? { tag, minConfidence: Number(slider.value) } : {});
+  });
+  $("clear-search").addEventListener("click", () => {
+    $("search-tag").value = "";
+    gallery.search({});
+  });
+}
+
+async function main() {
+  let config;
+  try {
+    config = await loadConfig();
+  } catch (error) {
+    showError(error.message);
+    return;
+  }
+  $("upload-limits").textContent =
+    `${describeAccepted(config.acceptedTypes)}; up to ${formatBytes(config.maxUploadBytes)} each. Several at once are fine.`;
+
+  const api = new Api(config.apiBaseUrl, currentToken, () => {
+    forgetToken();
+    showError("Your session has ended; please sign in again.");
+    showSignIn(config);
+  });
+  const gallery = new GalleryView({
+    api,
+    elements: {
+      grid: $("gallery"),
+      status: $("gallery-status"),
+      loadMore: $("load-more"),
+      tagCounts: $("tag-counts"),
+      tagOptions: $("tag-options"),
+      tagInput: $("search-tag"),
+      minConfidence: $("min-confidence"),
+    },
+  });
+  const uploads = new UploadsView({ api, config, list: $("results"), onChange: () => gallery.refresh() });
+  const onSignedIn = () => {
+    showError("");
+    showApp(currentToken(), gallery);
+  };
+  wireSignIn(config, onSignedIn);
+  wireUploads(uploads);
+  wireSearch(gallery);
+
+  if (config.authMode === "cognito") {
+    try {
+      await completeCognitoSignIn(config.cognito);
+    } catch (error) {
+      showError(error.message);
+    }
+  }
+  if (currentToken()) onSignedIn();
+  else showSignIn(config);
+}
+
+if ("serviceWorker" in navigator) {
+  navigator.serviceWorker.register("sw.js").catch(() => {
+    // Offline support is an extra; the page works without it (e.g. on plain http other than localhost).
+  });
+}
+main();

@@ -1,0 +1,128 @@
+// One image as a card: thumbnail, name, status, tags with confidence bars and parent category, and actions.
+// The card's elements are created once and updated in place, so the status line stays one live region that screen
+// readers announce as it changes.
+
+export function el(tag, attributes = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [name, value] of Object.entries(attributes)) {
+    if (value === undefined || value === null || value === false) continue;
+    if (name === "className") node.className = value;
+    else if (name === "text") node.textContent = value;
+    else if (name.startsWith("on")) node.addEventListener(name.slice(2).toLowerCase(), value);
+    else node.setAttribute(name, value === true ? "" : value);
+  }
+  node.append(...children.filter((child) => child !== null && child !== undefined));
+  return node;
+}
+
+export function percent(confidence) {
+  return `${Math.round(confidence * 100)}%`;
+}
+
+export function renderTags(tags) {
+  const list = el("ul", { className: "tags", "aria-label": "Tags" });
+  for (const tag of tags) {
+    const parent = (tag.parents || [])[0];
+    list.append(
+      el(
+        "li",
+        { className: "tag", "data-tag": tag.name },
+        el("span", { className: "tag-name", text: tag.name }),
+        parent ? el("span", { className: "tag-parent", text: parent, title: "category" }) : null,
+        el("span", { className: "bar", "aria-hidden": "true" }, el("span", { style: `width:${percent(tag.confidence)}` })),
+        el("span", { className: "tag-confidence", text: percent(tag.confidence), "aria-label": `confidence ${percent(tag.confidence)}` }),
+      ),
+    );
+  }
+  return list;
+}
+
+/**
+ * A card whose parts are updated with `update(state)`.
+ * state: {phase: "rejected"|"uploading"|"waiting"|"TAGGED"|"FAILED"|"error", message?, progress?, record?,
+ *         thumbnail?, canRetry?}
+ */
+export class ImageCard {
+  constructor({ title, onRetry, onDelete }) {
+    this.onRetry = onRetry;
+    this.onDelete = onDelete;
+    this.thumb = el("div", { className: "thumb" });
+    this.status = el("p", { className: "status", role: "status" });
+    this.progress = el("progress", { max: "1", value: "0", hidden: true, "aria-label": `Upload progress of ${title}` });
+    this.tags = el("div", { className: "tag-area" });
+    this.actions = el("div", { className: "actions" });
+    this.root = el(
+      "li",
+      { className: "card" },
+      this.thumb,
+      el("div", { className: "card-body" }, el("p", { className: "card-title", text: title }), this.status, this.progress, this.tags, this.actions),
+    );
+  }
+
+  setThumbnail(src, alt) {
+    this.thumb.replaceChildren(src ? el("img", { src, alt, loading: "lazy" }) : el("span", { className: "thumb-placeholder", "aria-hidden": "true", text: "🖼" }));
+  }
+
+  update(state) {
+    this.lastState = state;
+    this.root.dataset.phase = state.phase;
+    if (state.record) this.root.dataset.imageId = state.record.image_id;
+    this.status.className = `status status-${state.phase.toLowerCase()}`;
+    this.status.textContent = statusText(state);
+    this.progress.hidden = state.phase !== "uploading";
+    if (state.phase === "uploading") this.progress.value = state.progress || 0;
+    const tags = state.record && state.phase === "TAGGED" ? state.record.tags || [] : null;
+    this.tags.replaceChildren(tags ? (tags.length ? renderTags(tags) : el("p", { className: "hint", text: "No object the model knows was found." })) : "");
+    this.renderActions(state);
+  }
+
+  renderActions(state) {
+    const buttons = [];
+    if (state.canRetry && this.onRetry) {
+      buttons.push(el("button", { type: "button", text: "Retry", onClick: () => this.onRetry() }));
+    }
+    if (state.record && this.onDelete && ["TAGGED", "FAILED"].includes(state.phase)) {
+      buttons.push(el("button", { type: "button", className: "button-danger", text: "Delete", onClick: () => this.askToDelete() }));
+    }
+    this.actions.replaceChildren(...buttons);
+  }
+
+  // Deleting cannot be undone, so it takes a second, explicit click; focus moves to the confirmation.
+  askToDelete() {
+    const confirm = el("button", {
+      type: "button",
+      className: "button-danger",
+      text: "Confirm delete",
+      onClick: async () => {
+        confirm.disabled = true;
+        try {
+          await this.onDelete();
+          this.root.remove();
+        } catch (error) {
+          this.status.textContent = `Could not delete: ${error.message}`;
+          confirm.disabled = false;
+        }
+      },
+    });
+    const cancel = el("button", { type: "button", text: "Cancel", onClick: () => this.renderActions(this.lastState) });
+    this.actions.replaceChildren(confirm, cancel);
+    confirm.focus();
+  }
+}
+
+function statusText(state) {
+  switch (state.phase) {
+    case "rejected":
+      return `Not uploaded: ${state.message}`;
+    case "uploading":
+      return `Uploading… ${percent(state.progress || 0)}`;
+    case "waiting":
+      return state.message || "Uploaded. Waiting for tags…";
+    case "TAGGED":
+      return `Tagged${state.record.model_version ? ` by ${state.record.model_version}` : ""}`;
+    case "FAILED":
+      return `Failed: ${state.record.error || "no reason was recorded"}`;
+    default:
+      return `Failed: ${state.message}`;
+  }
+}

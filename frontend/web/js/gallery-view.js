@@ -1,0 +1,96 @@
+// The gallery: the user's images (newest first, or those with a tag above a minimum confidence), tag counts, delete.
+
+import { ImageCard, el } from "./cards.js";
+import { forgetThumbnail, thumbnailFor } from "./thumbnails.js";
+
+const PAGE_SIZE = 24;
+
+export class GalleryView {
+  constructor({ api, elements }) {
+    this.api = api;
+    this.$ = elements; // {grid, status, loadMore, tagCounts, tagOptions, tagInput, minConfidence}
+    this.query = {};
+    this.nextToken = null;
+    this.$.loadMore.addEventListener("click", () => this.loadPage());
+  }
+
+  async refresh() {
+    await Promise.all([this.search(this.query), this.loadTags()]);
+  }
+
+  async search(query) {
+    this.query = query;
+    this.nextToken = null;
+    this.generation = (this.generation || 0) + 1; // answers to an older search are dropped
+    this.$.grid.replaceChildren();
+    await this.loadPage();
+  }
+
+  async loadPage() {
+    const { tag, minConfidence } = this.query;
+    this.$.status.textContent = "Loading…";
+    this.$.loadMore.hidden = true;
+    const generation = this.generation;
+    let page;
+    try {
+      page = await this.api.listImages({ tag, minConfidence, limit: PAGE_SIZE, nextToken: this.nextToken });
+    } catch (error) {
+      this.$.status.textContent = `Could not load the gallery: ${error.message}`;
+      return;
+    }
+    if (generation !== this.generation) return;
+    for (const record of page.items) this.$.grid.append(this.card(record).root);
+    this.nextToken = page.next_token || null;
+    this.$.loadMore.hidden = !this.nextToken;
+    const shown = this.$.grid.children.length;
+    const what = tag ? `with “${tag}” at ${Math.round(minConfidence * 100)}% or more` : "in total";
+    this.$.status.textContent = shown ? `${shown}${this.nextToken ? "+" : ""} image${shown === 1 ? "" : "s"} ${what}.` : `No images ${what} yet.`;
+  }
+
+  card(record) {
+    const card = new ImageCard({
+      title: record.filename || record.image_id,
+      onDelete: async () => {
+        await this.api.deleteImage(record.image_id);
+        forgetThumbnail(record.image_id);
+        await this.loadTags();
+      },
+    });
+    card.setThumbnail(thumbnailFor(record), record.filename || "uploaded image");
+    const phase = record.status === "PENDING" ? "waiting" : record.status;
+    card.update({ phase, record });
+    return card;
+  }
+
+  async loadTags() {
+    let tags;
+    try {
+      ({ tags } = await this.api.listTags());
+    } catch (error) {
+      this.$.tagCounts.replaceChildren(el("li", { className: "hint", text: `Could not load tags: ${error.message}` }));
+      return;
+    }
+    tags.sort((a, b) => b.count - a.count || a.name.localeCompare(b.name));
+    this.$.tagOptions.replaceChildren(...tags.map((tag) => el("option", { value: tag.name })));
+    this.$.tagCounts.replaceChildren(
+      ...(tags.length
+        ? tags.map((tag) =>
+            el(
+              "li",
+              {},
+              el("button", {
+                type: "button",
+                className: "chip",
+                "data-tag": tag.name,
+                "aria-label": `Show images tagged ${tag.name} (${tag.count})`,
+                onClick: () => {
+                  this.$.tagInput.value = tag.name;
+                  this.search({ tag: tag.name, minConfidence: Number(this.$.minConfidence.value) });
+                },
+              }, `${tag.name} `, el("span", { className: "count", text: String(tag.count) })),
+            ),
+          )
+        : [el("li", { className: "hint", text: "No tags yet: upload a photo." })]),
+    );
+  }
+}

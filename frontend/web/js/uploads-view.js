@@ -1,0 +1,132 @@
+// The upload list: every chosen file becomes a card that goes rejected | uploading -> waiting -> TAGGED | FAILED,
+// without the user refreshing anything.
+
+import { ApiError } from "./api.js";
+import { ImageCard } from "./cards.js";
+import { makeThumbnail, rememberThumbnail } from "./thumbnails.js";
+import { postToS3, rejectionReason, UploadError } from "./upload.js";
+
+const PARALLEL_UPLOADS = 3;
+const FIRST_POLL_MS = 700;
+const MAX_POLL_MS = 4000;
+const GIVE_UP_POLLING_MS = 3 * 60 * 1000;
+
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+export class UploadsView {
+  /**
+   * @param {{api: import("./api.js").Api, config: object, list: HTMLElement, onChange: () => void}} options
+   * onChange is called when an image finished or was deleted, so the gallery and tag counts can refresh.
+   */
+  constructor({ api, config, list, onChange }) {
+    this.api = api;
+    this.config = config;
+    this.list = list;
+    this.onChange = onChange;
+    this.active = 0;
+    this.waiting = [];
+  }
+
+  addFiles(files) {
+    for (const file of files) {
+      const item = new UploadItem(file, this);
+      this.list.prepend(item.card.root);
+      item.check();
+    }
+  }
+
+  // A small queue so that choosing 50 photos does not open 50 connections at once.
+  async runLimited(task) {
+    if (this.active >= PARALLEL_UPLOADS) await new Promise((resolve) => this.waiting.push(resolve));
+    this.active += 1;
+    try {
+      return await task();
+    } finally {
+      this.active -= 1;
+      this.waiting.shift()?.();
+    }
+  }
+}
+
+class UploadItem {
+  constructor(file, view) {
+    this.file = file;
+    this.view = view;
+    this.record = null;
+    this.card = new ImageCard({
+      title: file.name,
+      onRetry: () => this.retry(),
+      onDelete: async () => {
+        await view.api.deleteImage(this.record.image_id);
+        view.onChange();
+      },
+    });
+  }
+
+  async check() {
+    const reason = rejectionReason(this.file, this.view.config);
+    if (reason) {
+      this.card.setThumbnail(null, "");
+      this.card.update({ phase: "rejected", message: reason });
+      return;
+    }
+    this.thumbnail = await makeThumbnail(this.file);
+    this.card.setThumbnail(this.thumbnail, `Preview of ${this.file.name}`);
+    await this.view.runLimited(() => this.upload());
+  }
+
+  async retry() {
+    const failed = this.record;
+    this.record = null;
+    if (failed) {
+      // Replace the failed record instead of leaving a duplicate behind; if that fails the user can delete it later.
+      await this.view.api.deleteImage(failed.image_id).catch(() => {});
+    }
+    await this.view.runLimited(() => this.upload());
+  }
+
+  async upload() {
+    this.card.update({ phase: "uploading", progress: 0 });
+    try {
+      const created = await this.view.api.createUpload(this.file);
+      this.record = { image_id: created.image_id, filename: this.file.name };
+      rememberThumbnail(created.image_id, this.thumbnail);
+      await postToS3(created.upload, this.file, (progress) => this.card.update({ phase: "uploading", progress }));
+    } catch (error) {
+      const retriable = error instanceof ApiError || error instanceof UploadError ? error.retriable : true;
+      this.card.update({ phase: "error", message: error.message, canRetry: retriable, record: null });
+      return;
+    }
+    await this.waitForTags();
+  }
+
+  async waitForTags() {
+    this.card.update({ phase: "waiting", record: this.record });
+    const started = Date.now();
+    let delay = FIRST_POLL_MS;
+    while (Date.now() - started < GIVE_UP_POLLING_MS) {
+      await sleep(delay);
+      delay = Math.min(MAX_POLL_MS, delay * 1.5);
+      let record;
+      try {
+        record = await this.view.api.getImage(this.record.image_id);
+      } catch (error) {
+        // 404 can briefly precede the record; network hiccups pass. Anything else is final.
+        if (error instanceof ApiError && (error.status === 404 || error.retriable)) continue;
+        this.card.update({ phase: "error", message: error.message, canRetry: false, record: this.record });
+        return;
+      }
+      if (record.status === "TAGGED" || record.status === "FAILED") {
+        this.record = record;
+        this.card.update({ phase: record.status, record, canRetry: record.status === "FAILED" && record.retriable === true });
+        this.view.onChange();
+        return;
+      }
+    }
+    this.card.update({
+      phase: "waiting",
+      record: this.record,
+      message: "Still waiting for tags. They will appear in the gallery when ready.",
+    });
+  }
+}
