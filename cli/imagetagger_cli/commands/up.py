@@ -1,0 +1,72 @@
+"""`imagetagger up`: run the whole system on this machine, in the foreground, until Ctrl-C."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import threading
+from pathlib import Path
+from typing import Any
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "up",
+        help="run the local stack (moto, S3 gateway, model endpoint, API, worker, web page) until Ctrl-C",
+        description="Start everything on 127.0.0.1 (ports of docs/architecture.md); data persists in --state-dir.",
+    )
+    from imagetagger_local.config import Ports, default_state_dir  # light: no boto3, no moto
+
+    defaults = Ports()
+    for name in ("api", "web", "s3", "endpoint", "moto"):
+        parser.add_argument(f"--{name}-port", type=int, default=getattr(defaults, name), help=f"{name} port")
+    parser.add_argument("--state-dir", type=Path, default=default_state_dir(), help="where data and keys live")
+    parser.add_argument("--model-dir", type=Path, default=None, help="model to serve (default: models/default)")
+    parser.add_argument("--snapshot-interval", type=float, default=10.0, help="seconds between state snapshots")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log every request")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from imagetagger_local.config import LocalConfig, Ports
+    from imagetagger_local.stack import LocalStack, StackStartError
+
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO, format="%(asctime)s %(name)s: %(message)s"
+    )
+    for noisy in ("botocore", "boto3", "urllib3", "werkzeug"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    ports = Ports(
+        moto=args.moto_port, s3=args.s3_port, endpoint=args.endpoint_port, api=args.api_port, web=args.web_port
+    )
+    overrides = {"model_dir": args.model_dir.resolve()} if args.model_dir else {}
+    config = LocalConfig(
+        ports=ports, state_dir=args.state_dir.resolve(), snapshot_interval_s=args.snapshot_interval, **overrides
+    )
+    stack = LocalStack(config)
+    stopped = threading.Event()
+    # SIGTERM (from a test harness or a service manager) stops as cleanly as Ctrl-C.
+    signal.signal(signal.SIGTERM, lambda *_: stopped.set())
+    print("Starting imagetagger locally (first start loads the model; a few seconds)...", flush=True)
+    try:
+        stack.start()
+    except StackStartError as exc:
+        print(f"imagetagger up: {exc}", flush=True)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+    for name, url in stack.urls().items():
+        print(f"  {name:<28} {url}", flush=True)
+    print(
+        f"Ready. Get a token with `imagetagger token --user alice`, open {config.web_url}, Ctrl-C to stop.", flush=True
+    )
+    try:
+        while not stopped.wait(0.5):
+            pass
+    except KeyboardInterrupt:
+        pass
+    print("Stopping (saving state)...", flush=True)
+    stack.stop()
+    print(f"Stopped. Data kept in {config.state_dir}.", flush=True)
+    return 0

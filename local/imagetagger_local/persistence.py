@@ -1,0 +1,165 @@
+"""Keep local data across restarts: moto holds everything in memory, so DynamoDB items and S3 objects are written
+under .local/state periodically and on shutdown, and put back after the resources are created at start.
+
+Files are keyed by the template's logical ids, written to a temporary name and renamed, so a crash mid-snapshot
+leaves the previous snapshot intact. What is lost on a crash: changes since the last snapshot, and SQS messages
+(queues are not persisted) — which is why `reconcile` re-queues every PENDING image whose upload exists.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from imagetagger.models import upload_key
+from imagetagger_local.s3_events import object_created_event
+
+logger = logging.getLogger(__name__)
+DYNAMODB_BATCH = 25
+
+
+def _write_atomically(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_bytes(data)
+    tmp.replace(path)
+
+
+def _object_file(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+class StateStore:
+    def __init__(
+        self, state_dir: Path, s3: Any, dynamodb: Any, tables: dict[str, str], buckets: dict[str, str]
+    ) -> None:
+        """`tables` and `buckets` map template logical ids to physical names; `s3` talks to moto directly."""
+        self._dir = state_dir
+        self._s3 = s3
+        self._dynamodb = dynamodb
+        self._tables = tables
+        self._buckets = buckets
+        self._lock = threading.Lock()
+
+    # ------------------------------------------------------------------------------------------- snapshot
+    def snapshot(self) -> None:
+        with self._lock:
+            for logical_id, table in self._tables.items():
+                items = list(self._scan(table))
+                _write_atomically(self._dir / "dynamodb" / f"{logical_id}.json", json.dumps(items).encode())
+            for logical_id, bucket in self._buckets.items():
+                self._snapshot_bucket(logical_id, bucket)
+
+    def _scan(self, table: str) -> Iterator[dict[str, Any]]:
+        for page in self._dynamodb.get_paginator("scan").paginate(TableName=table, ConsistentRead=True):
+            yield from page["Items"]
+
+    def _snapshot_bucket(self, logical_id: str, bucket: str) -> None:
+        bucket_dir = self._dir / "s3" / logical_id
+        index_path = bucket_dir / "index.json"
+        previous = json.loads(index_path.read_text()) if index_path.exists() else {}
+        index = {}
+        for page in self._s3.get_paginator("list_objects_v2").paginate(Bucket=bucket):
+            for summary in page.get("Contents", []):
+                key, etag = summary["Key"], summary["ETag"]
+                if previous.get(key, {}).get("etag") == etag:
+                    index[key] = previous[key]  # unchanged since the last snapshot: keep its file
+                    continue
+                obj = self._s3.get_object(Bucket=bucket, Key=key)
+                _write_atomically(bucket_dir / "objects" / _object_file(key), obj["Body"].read())
+                index[key] = {"etag": etag, "content_type": obj.get("ContentType"), "metadata": obj.get("Metadata", {})}
+        _write_atomically(index_path, json.dumps(index).encode())
+        for key in previous.keys() - index.keys():
+            (bucket_dir / "objects" / _object_file(key)).unlink(missing_ok=True)
+
+    # ------------------------------------------------------------------------------------------- restore
+    def restore(self) -> dict[str, int]:
+        """Put the last snapshot back; return counts of restored items and objects."""
+        counts = {"items": 0, "objects": 0}
+        with self._lock:
+            for logical_id, table in self._tables.items():
+                path = self._dir / "dynamodb" / f"{logical_id}.json"
+                if path.exists():
+                    counts["items"] += self._restore_table(table, json.loads(path.read_text()))
+            for logical_id, bucket in self._buckets.items():
+                counts["objects"] += self._restore_bucket(logical_id, bucket)
+        return counts
+
+    def _restore_table(self, table: str, items: list[dict[str, Any]]) -> int:
+        # An INPROGRESS idempotency record belongs to an invocation that died with the previous run; keeping it
+        # would make the retried event look like a concurrent duplicate.
+        items = [item for item in items if item.get("status", {}).get("S") != "INPROGRESS"]
+        for start in range(0, len(items), DYNAMODB_BATCH):
+            requests = [{"PutRequest": {"Item": item}} for item in items[start : start + DYNAMODB_BATCH]]
+            pending: dict[str, Any] = {table: requests}
+            while pending:
+                pending = self._dynamodb.batch_write_item(RequestItems=pending).get("UnprocessedItems") or {}
+        return len(items)
+
+    def _restore_bucket(self, logical_id: str, bucket: str) -> int:
+        bucket_dir = self._dir / "s3" / logical_id
+        index_path = bucket_dir / "index.json"
+        if not index_path.exists():
+            return 0
+        # Restored objects are not new uploads: switch notifications off while writing them back.
+        notifications = self._s3.get_bucket_notification_configuration(Bucket=bucket)
+        notifications.pop("ResponseMetadata", None)
+        self._s3.put_bucket_notification_configuration(Bucket=bucket, NotificationConfiguration={})
+        try:
+            restored = 0
+            for key, entry in json.loads(index_path.read_text()).items():
+                path = bucket_dir / "objects" / _object_file(key)
+                if not path.exists():
+                    continue
+                extra = {"ContentType": entry["content_type"]} if entry.get("content_type") else {}
+                self._s3.put_object(Bucket=bucket, Key=key, Body=path.read_bytes(), Metadata=entry["metadata"], **extra)
+                restored += 1
+            return restored
+        finally:
+            self._s3.put_bucket_notification_configuration(Bucket=bucket, NotificationConfiguration=notifications)
+
+    # ------------------------------------------------------------------------------------------- reconcile
+    def reconcile(self, images_table: str, bucket: str, sqs: Any, queue_url: str) -> int:
+        """Re-queue PENDING images whose upload exists: their event may have been lost with the in-memory queue."""
+        requeued = 0
+        for item in self._scan(images_table):
+            if item.get("status", {}).get("S") != "PENDING":
+                continue
+            key = upload_key(item["user_id"]["S"], item["image_id"]["S"])
+            try:
+                head = self._s3.head_object(Bucket=bucket, Key=key)
+            except self._s3.exceptions.ClientError:
+                continue  # the upload form was never used; the record expires by its TTL
+            event = object_created_event(bucket, key, head["ContentLength"], head["ETag"])
+            sqs.send_message(QueueUrl=queue_url, MessageBody=json.dumps(event))
+            requeued += 1
+        return requeued
+
+
+class PeriodicSnapshots:
+    def __init__(self, store: StateStore, interval_s: float) -> None:
+        self._store = store
+        self._interval_s = interval_s
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="snapshots", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.wait(self._interval_s):
+            try:
+                self._store.snapshot()
+            except Exception:
+                logger.exception("periodic snapshot failed; the previous one is kept")
+
+    def stop(self) -> None:
+        """Stop the timer and take the final snapshot."""
+        self._stop.set()
+        self._thread.join(timeout=30)
+        self._store.snapshot()

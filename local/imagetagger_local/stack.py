@@ -1,0 +1,222 @@
+"""Start and stop the whole local stack in order; `imagetagger up` and the e2e tests drive this."""
+
+from __future__ import annotations
+
+import logging
+import os
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import boto3
+
+from imagetagger_local.api_gateway import ApiGatewayEmulator
+from imagetagger_local.cfn import StackResources, create_stack_resources
+from imagetagger_local.config import (
+    ACCESS_KEY_ID,
+    REGION,
+    SECRET_ACCESS_KEY,
+    STACK_NAME,
+    LocalConfig,
+    aws_client_env,
+    port_is_free,
+)
+from imagetagger_local.lambda_runtime import LocalFunction
+from imagetagger_local.persistence import PeriodicSnapshots, StateStore
+from imagetagger_local.s3_gateway import S3Gateway
+from imagetagger_local.servers import BackgroundServer, wait_until_up
+from imagetagger_local.template import function_specs, http_routes, load_template, queue_sources
+from imagetagger_local.tokens import TokenVerifier, issue_token
+from imagetagger_local.web import web_app, write_web_config
+from imagetagger_local.worker import QueueWorker
+
+logger = logging.getLogger(__name__)
+ENDPOINT_START_TIMEOUT_S = 120
+
+
+class StackStartError(RuntimeError):
+    """The stack cannot start (port taken, model missing, a service did not come up); the message says why."""
+
+
+class LocalStack:
+    def __init__(self, config: LocalConfig, say: Callable[[str], None] = print) -> None:
+        self.config = config
+        self._say = say
+        self._stop_actions: list[Callable[[], None]] = []
+        self.resources: StackResources | None = None
+
+    # --------------------------------------------------------------------------------------------- start
+    def start(self) -> None:
+        """Bring every part up; the API comes last, so a 200 from /health means the whole stack is ready."""
+        try:
+            self._check_prerequisites()
+            os.environ.update(aws_client_env(self.config))
+            # X-Ray has no daemon here; Powertools would only warn on every invocation.
+            os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "true")
+            self._start_moto()
+            template = load_template(self.config.template_path)
+            self.resources = self._create_resources()
+            endpoint = self._start_endpoint()
+            store = self._restore_state(template)
+            self._serve(
+                "s3-gateway",
+                self.config.ports.s3,
+                S3Gateway(self.config.moto_url, {ACCESS_KEY_ID: SECRET_ACCESS_KEY}, REGION),
+            )
+            functions = {
+                logical_id: LocalFunction(spec, self.resources.environment)
+                for logical_id, spec in function_specs(template, self.config.template_path.parent).items()
+            }
+            requeued = store.reconcile(
+                self.resources.physical_ids["ImagesTable"],
+                self.resources.bucket,
+                self._client("sqs"),
+                self.resources.queue_url,
+            )
+            if requeued:
+                self._say(f"re-queued {requeued} image(s) still PENDING from the previous run")
+            self._start_workers(template, functions)
+            wait_until_up(f"{self.config.endpoint_url}/ping", ENDPOINT_START_TIMEOUT_S, lambda: endpoint.poll() is None)
+            config_path = self.config.state_dir / "web" / "config.json"
+            write_web_config(config_path, self.config.api_url, int(self.resources.environment["MAX_UPLOAD_BYTES"]))
+            self._serve("web", self.config.ports.web, web_app(self.config.web_dir, config_path))
+            api = ApiGatewayEmulator(
+                http_routes(template),
+                functions,
+                TokenVerifier(self.config.jwt_dir),
+                self.config.web_origins,
+                lambda user: issue_token(self.config.jwt_dir, user),
+            )
+            self._serve("api", self.config.ports.api, api)
+        except BaseException:
+            self.stop()
+            raise
+
+    def _check_prerequisites(self) -> None:
+        missing = [name for name in ("model.onnx", "model.json") if not (self.config.model_dir / name).exists()]
+        if missing:
+            raise StackStartError(f"the model in {self.config.model_dir} lacks {', '.join(missing)}; run `make model`")
+        if not self.config.template_path.exists():
+            raise StackStartError(f"{self.config.template_path} not found")
+        ports = self.config.ports
+        taken = [f"{name} {port}" for name, port in vars(ports).items() if not port_is_free(self.config.host, port)]
+        if taken:
+            raise StackStartError(f"port(s) already in use: {', '.join(taken)} (is another `make up` running?)")
+        self.config.state_dir.mkdir(parents=True, exist_ok=True)
+
+    def _client(self, service: str) -> Any:
+        return boto3.client(
+            service,
+            endpoint_url=self.config.moto_url,
+            region_name=REGION,
+            aws_access_key_id=ACCESS_KEY_ID,
+            aws_secret_access_key=SECRET_ACCESS_KEY,
+        )
+
+    def _start_moto(self) -> None:
+        from moto.server import ThreadedMotoServer
+
+        logging.getLogger("werkzeug").setLevel(logging.WARNING)  # moto's server logs every request otherwise
+        server = ThreadedMotoServer(ip_address=self.config.host, port=self.config.ports.moto, verbose=False)
+        server.start()
+        self._stop_actions.append(server.stop)
+
+    def _create_resources(self) -> StackResources:
+        return create_stack_resources(
+            STACK_NAME,
+            template_path=self.config.template_path,
+            parameters={"AllowedOrigins": ",".join(self.config.web_origins), "Stage": "dev"},
+            session=boto3.Session(aws_access_key_id=ACCESS_KEY_ID, aws_secret_access_key=SECRET_ACCESS_KEY),
+            endpoint_url=self.config.moto_url,
+            region=REGION,
+        )
+
+    def _restore_state(self, template: dict[str, Any]) -> StateStore:
+        assert self.resources is not None
+        types = {lid: r["Type"] for lid, r in template["Resources"].items()}
+        ids = self.resources.physical_ids
+        store = StateStore(
+            self.config.snapshot_dir,
+            self._client("s3"),
+            self._client("dynamodb"),
+            tables={lid: name for lid, name in ids.items() if types[lid] == "AWS::DynamoDB::Table"},
+            buckets={lid: name for lid, name in ids.items() if types[lid] == "AWS::S3::Bucket"},
+        )
+        counts = store.restore()
+        if counts["items"] or counts["objects"]:
+            self._say(
+                f"restored {counts['items']} records and {counts['objects']} objects from {self.config.snapshot_dir}"
+            )
+        snapshots = PeriodicSnapshots(store, self.config.snapshot_interval_s)
+        snapshots.start()
+        self._stop_actions.append(snapshots.stop)
+        return store
+
+    def _start_endpoint(self) -> subprocess.Popen[bytes]:
+        log_path = self.config.state_dir / "logs" / "endpoint.log"
+        log_path.parent.mkdir(parents=True, exist_ok=True)
+        command = [
+            sys.executable,
+            "-m",
+            "imagetagger_endpoint.server",
+            "--model-dir",
+            str(self.config.model_dir),
+            "--host",
+            self.config.host,
+            "--port",
+            str(self.config.ports.endpoint),
+        ]
+        with log_path.open("ab") as log:
+            process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)  # noqa: S603 - our own module
+
+        def stop_endpoint() -> None:
+            process.terminate()
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+
+        self._stop_actions.append(stop_endpoint)
+        return process
+
+    def _start_workers(self, template: dict[str, Any], functions: dict[str, LocalFunction]) -> None:
+        assert self.resources is not None
+        for source in queue_sources(template):
+            worker = QueueWorker(
+                self._client("sqs"),
+                self.resources.physical_ids[source.queue_logical_id],
+                self.resources.arns[source.queue_logical_id],
+                functions[source.function],
+                source.batch_size,
+                source.partial_batch_failures,
+                self.config.max_retry_delay_s,
+            )
+            worker.start()
+            self._stop_actions.append(worker.stop)
+
+    def _serve(self, name: str, port: int, app: Any) -> None:
+        server = BackgroundServer(name, self.config.host, port, app)
+        server.start()
+        self._stop_actions.append(server.stop)
+
+    # --------------------------------------------------------------------------------------------- stop
+    def stop(self) -> None:
+        """Stop in reverse order: the API first (no new work), the final snapshot before moto goes away."""
+        while self._stop_actions:
+            action = self._stop_actions.pop()
+            try:
+                action()
+            except Exception:
+                logger.exception("error while stopping the local stack")
+
+    def urls(self) -> dict[str, Path | str]:
+        return {
+            "Web page": self.config.web_url,
+            "API": self.config.api_url,
+            "S3 (presigned POST gateway)": self.config.s3_url,
+            "Model endpoint": self.config.endpoint_url,
+            "moto (S3/SQS/DynamoDB)": self.config.moto_url,
+            "State": self.config.state_dir,
+        }

@@ -1,0 +1,39 @@
+"""Fixtures shared by every test layer."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from imagetagger_local.lambda_runtime import LambdaContext
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+COCO_VAL_DIR = REPO_ROOT / "data" / "coco-sample" / "val"
+
+# Tests must never reach a real AWS account, whatever the developer's shell has configured.
+_FAKE_AWS_ENV = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_SECURITY_TOKEN": "testing",
+    "AWS_SESSION_TOKEN": "testing",
+    "AWS_DEFAULT_REGION": "us-east-1",
+    "AWS_REGION": "us-east-1",
+}
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _fake_aws_credentials() -> Iterator[None]:
+    with pytest.MonkeyPatch.context() as patch:
+        for name, value in _FAKE_AWS_ENV.items():
+            patch.setenv(name, value)
+        for name in ("AWS_PROFILE", "AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE"):
+            patch.delenv(name, raising=False)
+        yield
+
+
+@pytest.fixture
+def lambda_context() -> LambdaContext:
+    """The context object the Lambda runtime passes to a handler (the local stack uses the same class)."""
+    return LambdaContext(function_name="imagetagger-test", memory_limit_in_mb=512, timeout_s=30)
