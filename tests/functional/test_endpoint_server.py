@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 import requests
 from botocore.exceptions import ClientError
+
 from imagetagger.preprocessing import prepare_bytes
 from imagetagger_endpoint.server import RunningEndpoint, start_endpoint
 

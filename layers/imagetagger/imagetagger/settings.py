@@ -41,7 +41,6 @@ class Settings:
         ]
         if missing:
             raise ConfigurationError(f"missing environment variables: {', '.join(missing)}")
-        origins = tuple(origin.strip() for origin in env.get("ALLOWED_ORIGINS", "").split(",") if origin.strip())
         return cls(
             images_table=env["IMAGES_TABLE"],
             tags_table=env["TAGS_TABLE"],
@@ -50,11 +49,16 @@ class Settings:
             endpoint_name=env["ENDPOINT_NAME"],
             max_upload_bytes=_positive_int(env, "MAX_UPLOAD_BYTES", cls.max_upload_bytes),
             upload_url_expires_s=_positive_int(env, "UPLOAD_URL_EXPIRES_S", cls.upload_url_expires_s),
-            allowed_origins=origins,
+            allowed_origins=parse_origins(env.get("ALLOWED_ORIGINS", "")),
             max_receives=_positive_int(env, "MAX_RECEIVES", cls.max_receives),
             pending_ttl_s=_positive_int(env, "PENDING_TTL_S", cls.pending_ttl_s),
             endpoint_timeout_s=float(_positive_int(env, "ENDPOINT_TIMEOUT_S", int(cls.endpoint_timeout_s))),
         )
+
+
+def parse_origins(value: str) -> tuple[str, ...]:
+    """ALLOWED_ORIGINS ("a,b") as a tuple; also used on its own because CORS is configured at import time."""
+    return tuple(origin.strip() for origin in value.split(",") if origin.strip())
 
 
 def _positive_int(env: Mapping[str, str], name: str, default: int) -> int:

@@ -1,0 +1,69 @@
+"""GET/DELETE /images..., GET /tags (the api function)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.openapi.params import Path, Query
+from aws_lambda_powertools.event_handler.router import Router
+
+from imagetagger import uploads
+from imagetagger.api.auth import SECURITY, user_id_from_event
+from imagetagger.api.schemas import ImageOut, ImagePage, TagList
+from imagetagger.models import IMAGE_ID_PATTERN
+from imagetagger.pagination import MAX_TOKEN_CHARS
+from imagetagger.services import services
+
+router = Router()
+
+ImageId = Annotated[str, Path(pattern=IMAGE_ID_PATTERN, description="32 hex characters, from POST /uploads")]
+
+
+def _user() -> str:
+    return user_id_from_event(router.current_event.raw_event)
+
+
+@router.get("/images/<image_id>", summary="One image with its status and tags", tags=["images"], security=SECURITY)
+def get_image(image_id: ImageId) -> ImageOut:
+    record = services().repo.get(_user(), image_id)
+    return ImageOut.model_validate(record.to_api())
+
+
+@router.get(
+    "/images",
+    summary="List images, or search them by tag (most confident first)",
+    tags=["images"],
+    security=SECURITY,
+)
+def list_images(
+    tag: Annotated[str | None, Query(min_length=1, max_length=100, description="Only images with this tag")] = None,
+    min_confidence: Annotated[float, Query(ge=0, le=1, description="With tag: lowest confidence")] = 0.0,
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    next_token: Annotated[str | None, Query(max_length=MAX_TOKEN_CHARS)] = None,
+) -> ImagePage:
+    repo = services().repo
+    user_id = _user()
+    if tag is None:
+        page = repo.list_images(user_id, limit, next_token)
+    else:
+        page = repo.search_by_tag(user_id, tag, min_confidence, limit, next_token)
+    return ImagePage(items=[ImageOut.model_validate(r.to_api()) for r in page.items], next_token=page.next_token)
+
+
+@router.delete(
+    "/images/<image_id>",
+    status_code=204,
+    summary="Delete an image: the object and every record of it",
+    tags=["images"],
+    security=SECURITY,
+)
+def delete_image(image_id: ImageId) -> Response[None]:
+    built = services()
+    uploads.delete_image(_user(), image_id, settings=built.settings, s3=built.s3, repo=built.repo)
+    return Response(status_code=204, body="")
+
+
+@router.get("/tags", summary="The user's tags with their image counts", tags=["tags"], security=SECURITY)
+def list_tags() -> TagList:
+    return TagList.model_validate({"tags": services().repo.tag_counts(_user())})

@@ -1,0 +1,63 @@
+"""Request and response bodies of the HTTP API (they also make the OpenAPI document)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+
+class UploadRequest(BaseModel):
+    filename: str = Field(min_length=1, max_length=1024, description="Display name of the photo")
+    content_type: str = Field(min_length=1, max_length=100, description="MIME type, e.g. image/jpeg")
+    size: int = Field(ge=1, description="Size of the file in bytes")
+
+
+class UploadForm(BaseModel):
+    url: str = Field(description="POST the file here as multipart/form-data")
+    fields: dict[str, str] = Field(description="Form fields to send before the file field")
+
+
+class UploadResponse(BaseModel):
+    image_id: str
+    upload: UploadForm
+    expires_in: int = Field(description="Seconds the form stays valid")
+
+
+class TagOut(BaseModel):
+    name: str
+    confidence: float = Field(ge=0, le=1, description="Calibrated probability")
+    parents: list[str] = Field(description="COCO supercategory, e.g. dog -> animal")
+
+
+class ImageOut(BaseModel):
+    image_id: str
+    filename: str
+    status: Literal["PENDING", "TAGGED", "FAILED"]
+    tags: list[TagOut]
+    model_version: str | None
+    error: str | None = Field(description="Why tagging failed (status FAILED)")
+    created_at: str
+
+
+class ImagePage(BaseModel):
+    items: list[ImageOut]
+    next_token: str | None = Field(description="Pass as next_token to get the next page; null on the last page")
+
+
+class TagCount(BaseModel):
+    name: str
+    count: int
+
+
+class TagList(BaseModel):
+    tags: list[TagCount]
+
+
+class TagNowResponse(BaseModel):
+    tags: list[TagOut]
+    model_version: str
+
+
+class Health(BaseModel):
+    status: Literal["ok"]

@@ -1,0 +1,40 @@
+"""POST /uploads (the presign function)."""
+
+from __future__ import annotations
+
+from aws_lambda_powertools.event_handler.router import Router
+
+from imagetagger import uploads
+from imagetagger.api.auth import SECURITY, user_id_from_event
+from imagetagger.api.schemas import UploadForm, UploadRequest, UploadResponse
+from imagetagger.services import services
+
+router = Router()
+
+
+@router.post(
+    "/uploads",
+    status_code=201,
+    summary="Start an upload",
+    description="Records a PENDING image and returns a presigned POST form (type and size enforced by S3). "
+    "400 for an unsupported type, 413 when the file is larger than the limit.",
+    tags=["images"],
+    security=SECURITY,
+)
+def create_upload(request: UploadRequest) -> UploadResponse:
+    user_id = user_id_from_event(router.current_event.raw_event)
+    built = services()
+    ticket = uploads.create_upload(
+        user_id,
+        request.filename,
+        request.content_type,
+        request.size,
+        settings=built.settings,
+        s3=built.s3,
+        repo=built.repo,
+    )
+    return UploadResponse(
+        image_id=ticket.image_id,
+        upload=UploadForm(url=ticket.url, fields=ticket.fields),
+        expires_in=ticket.expires_in,
+    )

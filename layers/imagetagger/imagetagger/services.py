@@ -1,0 +1,77 @@
+"""The objects a handler needs, built once per process from Settings and boto3's environment."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from aws_lambda_powertools.utilities.idempotency import (
+    DynamoDBPersistenceLayer,
+    IdempotencyConfig,
+    idempotent_function,
+)
+
+from imagetagger import aws
+from imagetagger.endpoint import EndpointClient
+from imagetagger.processing import ImageProcessor
+from imagetagger.settings import Settings
+from imagetagger.storage import ImageRepository
+
+# S3 may deliver one ObjectCreated event more than once; the same object version is tagged once within this window.
+IDEMPOTENCY_WINDOW_S = 24 * 3600
+
+
+@dataclass
+class Services:
+    settings: Settings
+    repo: ImageRepository
+    s3: Any
+    endpoint: EndpointClient
+
+
+@functools.cache
+def services() -> Services:
+    settings = Settings.from_env()
+    return Services(
+        settings=settings,
+        repo=ImageRepository.from_names(aws.dynamodb_resource(), settings.images_table, settings.tags_table),
+        s3=aws.s3_client(),
+        endpoint=EndpointClient(settings.endpoint_name, aws.sagemaker_runtime_client(settings.endpoint_timeout_s)),
+    )
+
+
+@dataclass
+class IdempotentProcessing:
+    """`process(upload=..., receive_count=...)` runs ImageProcessor.process at most once per bucket/key/etag."""
+
+    process: Callable[..., dict[str, str]]
+    config: IdempotencyConfig
+
+
+@functools.cache
+def idempotent_processing() -> IdempotentProcessing:
+    built = services()
+    processor = ImageProcessor(built.settings, built.s3, built.repo, built.endpoint)
+    persistence = DynamoDBPersistenceLayer(
+        table_name=built.settings.idempotency_table, boto3_client=aws.dynamodb_client()
+    )
+    config = IdempotencyConfig(
+        event_key_jmespath="[bucket, key, etag]",
+        raise_on_no_idempotency_key=True,
+        expires_after_seconds=IDEMPOTENCY_WINDOW_S,
+    )
+
+    @idempotent_function(data_keyword_argument="upload", persistence_store=persistence, config=config)
+    def process_upload(upload: dict[str, Any], receive_count: int) -> dict[str, str]:
+        return processor.process(upload, receive_count)
+
+    return IdempotentProcessing(process=process_upload, config=config)
+
+
+def reset() -> None:
+    """Forget built objects (tests change the environment between cases)."""
+    services.cache_clear()
+    idempotent_processing.cache_clear()
+    aws.reset_clients()

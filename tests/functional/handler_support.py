@@ -1,0 +1,69 @@
+"""Helpers for the handler tests: Lambda context, events/ loading, a fake sagemaker-runtime, handler modules."""
+
+from __future__ import annotations
+
+import copy
+import importlib.util
+import io
+import json
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[2]
+EVENTS = ROOT / "events"
+REGION = "us-east-1"
+# The JWT `sub` of the events in events/.
+EVENT_USER = json.loads((EVENTS / "api" / "get_image.json").read_text())["requestContext"]["authorizer"]["jwt"][
+    "claims"
+]["sub"]
+
+
+@dataclass
+class LambdaContext:
+    function_name: str = "imagetagger-test"
+    function_version: str = "$LATEST"
+    invoked_function_arn: str = f"arn:aws:lambda:{REGION}:123456789012:function:imagetagger-test"
+    memory_limit_in_mb: int = 512
+    aws_request_id: str = "5f0e1d2c-3b4a-5968-7a8b-9c0d1e2f3a4b"
+    log_group_name: str = "/aws/lambda/imagetagger-test"
+    log_stream_name: str = "2026/11/29/[$LATEST]0123456789abcdef"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return 30_000
+
+
+def load_event(name: str) -> dict[str, Any]:
+    """A fresh copy of events/<name> (tests change fields)."""
+    return copy.deepcopy(json.loads((EVENTS / name).read_text()))
+
+
+class FakeSageMakerRuntime:
+    """Stands in for boto3's sagemaker-runtime client: records requests, answers the protocol's JSON or an error."""
+
+    def __init__(self) -> None:
+        self.requests: list[dict[str, Any]] = []
+        self.tags = [{"name": "dog", "confidence": 0.93, "parents": ["animal"]}]
+        self.model_version = "test-model-1"
+        self.error: Exception | None = None
+
+    def invoke_endpoint(self, **request: Any) -> dict[str, Any]:
+        self.requests.append(request)
+        if self.error is not None:
+            raise self.error
+        batch = np.load(io.BytesIO(request["Body"]), allow_pickle=False)
+        body = {"model_version": self.model_version, "predictions": [{"tags": self.tags} for _ in range(len(batch))]}
+        return {"Body": io.BytesIO(json.dumps(body).encode()), "ContentType": "application/json"}
+
+
+def load_handler(function: str):
+    """functions/<function>/app.py as a fresh module (each test gets its own resolver state)."""
+    name = f"functions_{function}_app"
+    spec = importlib.util.spec_from_file_location(name, ROOT / "functions" / function / "app.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
