@@ -60,7 +60,7 @@ export class ImageCard {
   }
 
   setThumbnail(src, alt) {
-    this.thumb.replaceChildren(src ? el("img", { src, alt, loading: "lazy" }) : el("span", { className: "thumb-placeholder", "aria-hidden": "true", text: "🖼" }));
+    this.thumb.replaceChildren(src ? el("img", { src, alt, loading: "lazy" }) : placeholderIcon());
   }
 
   update(state) {
@@ -108,6 +108,18 @@ export class ImageCard {
     this.actions.replaceChildren(confirm, cancel);
     confirm.focus();
   }
+}
+
+// Material's "image" glyph, drawn inline so it needs no icon font (phones may lack emoji fonts).
+function placeholderIcon() {
+  const svg = document.createElementNS("http://www.w3.org/2000/svg", "svg");
+  svg.setAttribute("viewBox", "0 0 24 24");
+  svg.setAttribute("class", "thumb-placeholder");
+  svg.setAttribute("aria-hidden", "true");
+  const path = document.createElementNS("http://www.w3.org/2000/svg", "path");
+  path.setAttribute("d", "M21 19V5a2 2 0 0 0-2-2H5a2 2 0 0 0-2 2v14a2 2 0 0 0 2 2h14a2 2 0 0 0 2-2zM8.5 13.5l2.5 3 3.5-4.5 4.5 6H5z");
+  svg.append(path);
+  return svg;
 }
 
 function statusText(state) {

@@ -53,7 +53,7 @@ export class GalleryView {
       onDelete: async () => {
         await this.api.deleteImage(record.image_id);
         forgetThumbnail(record.image_id);
-        await this.loadTags();
+        await this.refresh(); // counts and the result list both change
       },
     });
     card.setThumbnail(thumbnailFor(record), record.filename || "uploaded image");

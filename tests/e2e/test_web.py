@@ -1,0 +1,227 @@
+"""The web page in a real browser (Debian's Chromium, headless, driven by Playwright) against the local stack.
+
+A person signs in, uploads a real COCO photo, watches its tags arrive, searches the gallery by one of them and deletes
+it, on a desktop and on a phone-sized screen. The tests save screenshots of the main screens to docs/screenshots/.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import requests
+from playwright.sync_api import Browser, Locator, Page, expect, sync_playwright
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+COCO = REPO_ROOT / "data" / "coco-sample"
+SCREENSHOTS = REPO_ROOT / "docs" / "screenshots"
+# Three zebras: an unambiguous photo, so "the right tags appear" is a fair thing to expect of the model.
+PHOTO = COCO / "val" / "000000244592.jpg"
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-quic",
+    "--no-first-run",
+]
+VIEWPORTS = {
+    "desktop": {"viewport": {"width": 1280, "height": 900}},
+    "phone": {
+        "viewport": {"width": 390, "height": 844},
+        "is_mobile": True,
+        "has_touch": True,
+        "device_scale_factor": 2,
+    },
+}
+TAGGING_TIMEOUT_MS = 90_000  # upload -> SQS -> worker -> model, on a busy 2-core machine
+
+pytestmark = [pytest.mark.e2e, pytest.mark.browser]
+
+
+def coco_truth(photo: Path) -> dict[str, str]:
+    """The photo's COCO classes, each with its supercategory (what the page shows as the parent category)."""
+    annotations = json.loads((COCO / "annotations" / "instances_val.json").read_text())
+    image_id = next(image["id"] for image in annotations["images"] if image["file_name"] == photo.name)
+    supercategory = {c["id"]: (c["name"], c["supercategory"]) for c in annotations["categories"]}
+    return dict(supercategory[a["category_id"]] for a in annotations["annotations"] if a["image_id"] == image_id)
+
+
+def all_coco_classes() -> list[str]:
+    annotations = json.loads((COCO / "annotations" / "instances_val.json").read_text())
+    return sorted(c["name"] for c in annotations["categories"])
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    assert CHROMIUM.exists(), "Chromium is missing: run `make browser-deps`"
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield launched
+        launched.close()
+
+
+def open_page(browser: Browser, viewport: str) -> Page:
+    context = browser.new_context(**VIEWPORTS[viewport])
+    page = context.new_page()
+    page.set_default_timeout(20_000)
+    return page
+
+
+@pytest.fixture(params=list(VIEWPORTS))
+def viewport(request: pytest.FixtureRequest) -> str:
+    return request.param
+
+
+def screenshot(page: Page, name: str, top: Locator | None = None) -> None:
+    """Desktop: the whole page. Phone: one screenful starting at `top`, as a person would see it."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    phone = page.viewport_size["width"] < 600
+    if phone and top is not None:
+        top.evaluate("element => element.scrollIntoView({block: 'start'})")
+    page.screenshot(path=SCREENSHOTS / f"{name}.png", full_page=not phone, scale="css")
+
+
+def new_user(prefix: str) -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:8]}"
+
+
+def sign_in(page: Page, web_url: str, user: str) -> None:
+    """With the keyboard alone: the user-name field has focus when the page opens, Enter submits."""
+    page.goto(web_url)
+    user_field = page.get_by_label("User name", exact=True)
+    expect(user_field).to_be_focused()
+    page.keyboard.type(user)
+    page.keyboard.press("Enter")
+    expect(page.get_by_text(f"Signed in as {user}")).to_be_visible()
+    expect(page.get_by_role("heading", name="Upload photos for tagging")).to_be_focused()
+
+
+def upload(page: Page, name: str, data: bytes, mime_type: str) -> Locator:
+    page.get_by_label("Choose images").set_input_files([{"name": name, "mimeType": mime_type, "buffer": data}])
+    return page.locator("#results .card").filter(has_text=name)
+
+
+def stored_record(local_stack, user: str, card: Locator) -> dict:
+    image_id = card.get_attribute("data-image-id")
+    response = requests.get(f"{local_stack.api_url}/images/{image_id}", headers=local_stack.auth(user), timeout=10)
+    response.raise_for_status()
+    return response.json()
+
+
+def test_sign_in_upload_see_tags_search_and_delete(browser: Browser, local_stack, viewport: str) -> None:
+    # GIVEN a new user on the sign-in screen
+    page = open_page(browser, viewport)
+    user = new_user(f"web-{viewport}")
+    page.goto(local_stack.web_url)
+    expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
+    screenshot(page, f"web-{viewport}-sign-in")
+    sign_in(page, local_stack.web_url, user)
+
+    # WHEN they upload a real COCO photo
+    card = upload(page, PHOTO.name, PHOTO.read_bytes(), "image/jpeg")
+
+    # THEN it is tagged without a refresh, and the page shows exactly the stored tags, the best one correct
+    expect(card).to_have_attribute("data-phase", "TAGGED", timeout=TAGGING_TIMEOUT_MS)
+    record = stored_record(local_stack, user, card)
+    shown = card.locator(".tag-name").all_inner_texts()
+    assert shown == [tag["name"] for tag in record["tags"]]
+    truth = coco_truth(PHOTO)
+    assert shown and shown[0] in truth, f"most confident tag {shown[:1]} is not among the photo's classes {truth}"
+    confidences = card.locator(".tag-confidence").all_inner_texts()
+    assert confidences == [f"{round(tag['confidence'] * 100)}%" for tag in record["tags"]]
+    best = record["tags"][0]
+    if truth[best["name"]] != best["name"]:
+        expect(card.locator(f'.tag[data-tag="{best["name"]}"] .tag-parent')).to_have_text(truth[best["name"]])
+    screenshot(page, f"web-{viewport}-results", top=card)
+
+    # WHEN they search the gallery by that tag with a minimum confidence at or below its confidence
+    gallery = page.locator("#gallery")
+    page.get_by_label("Tag", exact=True).fill(best["name"])
+    page.get_by_label("Minimum confidence").fill(str(math.floor(best["confidence"] * 20) / 20))
+    page.get_by_role("button", name="Search", exact=True).click()
+    # THEN the photo is found, and its tag count is shown
+    expect(page.locator("#gallery-status")).to_contain_text(f"1 image with “{best['name']}”")
+    expect(gallery.locator(".card")).to_have_count(1)
+    expect(gallery.locator(".card").first).to_contain_text(PHOTO.name)
+    expect(page.locator(f'#tag-counts .chip[data-tag="{best["name"]}"] .count')).to_have_text("1")
+    screenshot(page, f"web-{viewport}-gallery", top=page.get_by_role("heading", name="Gallery"))
+
+    # AND a tag the photo does not have finds nothing
+    absent = next(name for name in all_coco_classes() if name not in shown)
+    page.get_by_label("Tag", exact=True).fill(absent)
+    page.get_by_role("button", name="Search", exact=True).click()
+    expect(page.locator("#gallery-status")).to_contain_text(f"No images with “{absent}”")
+    expect(gallery.locator(".card")).to_have_count(0)
+
+    # WHEN they delete it from the gallery (a second click confirms)
+    page.get_by_role("button", name="Show all").click()
+    expect(gallery.locator(".card")).to_have_count(1)
+    gallery.get_by_role("button", name="Delete").click()
+    confirm = gallery.get_by_role("button", name="Confirm delete")
+    expect(confirm).to_be_focused()
+    confirm.click()
+    # THEN it is gone from the page and from the API
+    expect(page.locator("#gallery-status")).to_contain_text("No images in total")
+    expect(page.locator("#tag-counts .chip")).to_have_count(0)
+    gone = requests.get(
+        f"{local_stack.api_url}/images/{record['image_id']}", headers=local_stack.auth(user), timeout=10
+    )
+    assert gone.status_code == 404
+
+
+def test_a_text_file_renamed_jpg_shows_why_it_failed(browser: Browser, local_stack) -> None:
+    page = open_page(browser, "desktop")
+    user = new_user("web-failed")
+    sign_in(page, local_stack.web_url, user)
+
+    card = upload(page, "not-a-photo.jpg", b"Shopping list: milk, eggs. Not a photo at all.\n", "image/jpeg")
+
+    expect(card).to_have_attribute("data-phase", "FAILED", timeout=TAGGING_TIMEOUT_MS)
+    record = stored_record(local_stack, user, card)
+    assert record["status"] == "FAILED" and record["error"]
+    expect(card.get_by_role("status")).to_have_text(f"Failed: {record['error']}")
+    # Retrying the same bytes cannot help, so no Retry is offered; deleting the record is.
+    expect(card.get_by_role("button", name="Retry")).to_have_count(0)
+    expect(card.get_by_role("button", name="Delete")).to_be_visible()
+    screenshot(page, "web-failed-upload")
+
+
+def test_wrong_type_and_oversized_files_are_explained_before_upload(browser: Browser, local_stack) -> None:
+    page = open_page(browser, "phone")
+    user = new_user("web-rejected")
+    sign_in(page, local_stack.web_url, user)
+    limit = page.evaluate("fetch('config.json').then(r => r.json()).then(c => c.maxUploadBytes)")
+
+    text_card = upload(page, "notes.txt", b"just text", "text/plain")
+    expect(text_card.get_by_role("status")).to_have_text(
+        "Not uploaded: text/plain files are not accepted; use JPEG, PNG, WebP, GIF, BMP, TIFF"
+    )
+    big_card = upload(page, "huge.jpg", b"\xff" * (limit + 1), "image/jpeg")
+    expect(big_card.get_by_role("status")).to_contain_text("Not uploaded: the file is")
+    expect(big_card.get_by_role("status")).to_contain_text("the limit is")
+
+    # Nothing reached the API for either file.
+    listing = requests.get(f"{local_stack.api_url}/images", headers=local_stack.auth(user), timeout=10).json()
+    assert listing["items"] == []
+
+
+def test_the_page_is_an_installable_app_whose_shell_opens_offline(browser: Browser, local_stack) -> None:
+    page = open_page(browser, "phone")
+    page.goto(local_stack.web_url)
+    manifest = page.evaluate("fetch(document.querySelector('link[rel=manifest]').href).then(r => r.json())")
+    assert manifest["display"] == "standalone"
+    assert {"192x192", "512x512"} <= {icon["sizes"] for icon in manifest["icons"]}
+    assert page.evaluate("navigator.serviceWorker.ready.then(registration => Boolean(registration.active))")
+
+    page.context.set_offline(True)
+    page.reload()
+    expect(page.get_by_role("heading", name="imagetagger")).to_be_visible()
+    # Without a network the page says what is wrong instead of showing controls that cannot work.
+    expect(page.get_by_role("alert")).to_contain_text("config.json")
