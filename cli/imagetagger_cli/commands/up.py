@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import signal
 import threading
 from pathlib import Path
@@ -22,7 +23,12 @@ def register(subparsers: Any) -> None:
     for name in ("api", "web", "s3", "endpoint", "moto"):
         parser.add_argument(f"--{name}-port", type=int, default=getattr(defaults, name), help=f"{name} port")
     parser.add_argument("--state-dir", type=Path, default=default_state_dir(), help="where data and keys live")
-    parser.add_argument("--model-dir", type=Path, default=None, help="model to serve (default: models/default)")
+    parser.add_argument(
+        "--model-dir",
+        type=Path,
+        default=os.environ.get("IMAGETAGGER_MODEL_DIR"),
+        help="model to serve (default: $IMAGETAGGER_MODEL_DIR or models/default)",
+    )
     parser.add_argument("--snapshot-interval", type=float, default=10.0, help="seconds between state snapshots")
     parser.add_argument("-v", "--verbose", action="store_true", help="log every request")
     parser.set_defaults(func=run)

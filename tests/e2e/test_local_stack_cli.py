@@ -1,0 +1,52 @@
+"""The `imagetagger` commands a user runs against `make up`: token and tag."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import requests
+
+pytestmark = pytest.mark.e2e
+
+ZEBRA = Path(__file__).resolve().parents[2] / "data" / "coco-sample" / "val" / "000000244592.jpg"
+
+
+def imagetagger(*args: str) -> subprocess.CompletedProcess:
+    script = Path(sys.executable).with_name("imagetagger")
+    return subprocess.run([str(script), *args], capture_output=True, text=True, timeout=120, check=False)
+
+
+def test_token_prints_a_jwt_the_api_accepts(local_stack):
+    result = imagetagger("token", "--user", "cli-user", "--state-dir", str(local_stack.state_dir))
+    assert result.returncode == 0, result.stderr
+    token = result.stdout.strip()
+    response = requests.get(f"{local_stack.api_url}/tags", headers={"Authorization": f"Bearer {token}"}, timeout=30)
+    assert response.status_code == 200
+
+
+def test_tag_prints_the_tags_of_each_file_and_reports_bad_ones(local_stack, tmp_path):
+    not_an_image = tmp_path / "notes.jpg"
+    not_an_image.write_text("shopping list: eggs, milk")
+    result = imagetagger(
+        "tag",
+        str(ZEBRA),
+        str(not_an_image),
+        "--api-url",
+        local_stack.api_url,
+        "--state-dir",
+        str(local_stack.state_dir),
+    )
+    lines = result.stdout.splitlines()
+    zebra_line = next(line for line in lines if line.startswith(str(ZEBRA)))
+    assert "zebra" in zebra_line and "(animal)" in zebra_line
+    bad_line = next(line for line in lines if line.startswith(str(not_an_image)))
+    assert "error: HTTP 400" in bad_line
+    assert result.returncode == 1  # one file failed
+
+
+def test_tag_without_a_running_api_says_so(tmp_path):
+    result = imagetagger("tag", str(ZEBRA), "--api-url", "http://127.0.0.1:9", "--state-dir", str(tmp_path))
+    assert result.returncode == 1 and "did not answer" in result.stdout
