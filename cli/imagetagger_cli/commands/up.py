@@ -7,6 +7,7 @@ import logging
 import os
 import signal
 import threading
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +44,8 @@ def run(args: argparse.Namespace) -> int:
     )
     for noisy in ("botocore", "boto3", "urllib3", "werkzeug"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    # Powertools warns on every invocation that records no metric (e.g. a health check); in AWS that goes unseen.
+    warnings.filterwarnings("ignore", message="No application metrics to publish")
     ports = Ports(
         moto=args.moto_port, s3=args.s3_port, endpoint=args.endpoint_port, api=args.api_port, web=args.web_port
     )
