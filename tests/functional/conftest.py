@@ -65,3 +65,47 @@ def api(stack):
 @pytest.fixture
 def process(stack):
     return load_handler("process")
+
+
+@pytest.fixture
+def upload_image(stack, presign, lambda_context):
+    """POST /uploads as the events' user, then the presigned POST of `data`; returns the image id."""
+    import json
+
+    import requests
+    from handler_support import load_event
+
+    def upload(data: bytes, content_type: str = "image/jpeg", filename: str = "photo.jpg", user: str | None = None):
+        event = load_event("presign/post_uploads.json")
+        event["body"] = json.dumps({"filename": filename, "content_type": content_type, "size": max(len(data), 1)})
+        if user is not None:
+            event["requestContext"]["authorizer"]["jwt"]["claims"]["sub"] = user
+        response = presign.lambda_handler(event, lambda_context)
+        assert response["statusCode"] == 201, response
+        ticket = json.loads(response["body"])
+        form = ticket["upload"]
+        posted = requests.post(form["url"], data=form["fields"], files={"file": (filename, data)}, timeout=10)
+        assert posted.status_code in (200, 204), posted.text
+        return ticket["image_id"]
+
+    return upload
+
+
+@pytest.fixture
+def deliver(stack, process, lambda_context):
+    """Run the process handler on what is in the upload queue now; returns its batch response."""
+    from handler_support import sqs_event_from_queue
+
+    sqs = boto3.client("sqs", region_name=REGION)
+
+    def run() -> dict:
+        event = sqs_event_from_queue(sqs, stack.queue_url, stack.arns["UploadQueue"])
+        assert event["Records"], "no message in the upload queue"
+        response = process.lambda_handler(event, lambda_context)
+        failed = {item["itemIdentifier"] for item in response["batchItemFailures"]}
+        for record in event["Records"]:  # what the event source mapping does with a partial batch response
+            if record["messageId"] not in failed:
+                sqs.delete_message(QueueUrl=stack.queue_url, ReceiptHandle=record["receiptHandle"])
+        return response
+
+    return run

@@ -67,3 +67,57 @@ def load_handler(function: str):
     sys.modules[name] = module
     spec.loader.exec_module(module)
     return module
+
+
+def jpeg_bytes(size: tuple[int, int] = (320, 240), color: tuple[int, int, int] = (30, 140, 200)) -> bytes:
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.new("RGB", size, color).save(buffer, "JPEG", quality=90)
+    return buffer.getvalue()
+
+
+def http_event(name: str, *, path: str | None = None, image_id: str | None = None, query=None, body=None, user=None):
+    """events/api/<name> with the image id, query, body or user changed, kept consistent with API Gateway's shape."""
+    event = load_event(name)
+    if image_id is not None:
+        event["pathParameters"] = {"image_id": image_id}
+        path = f"/images/{image_id}"
+    if path is not None:
+        event["rawPath"] = path
+        event["requestContext"]["http"]["path"] = path
+    if query is not None:
+        event["queryStringParameters"] = {k: str(v) for k, v in query.items()}
+        event["rawQueryString"] = "&".join(f"{k}={v}" for k, v in query.items())
+    if body is not None:
+        event["body"] = body
+    if user is not None:
+        event["requestContext"]["authorizer"]["jwt"]["claims"]["sub"] = user
+    return event
+
+
+def sqs_event_from_queue(sqs: Any, queue_url: str, queue_arn: str) -> dict[str, Any]:
+    """The Lambda SQS event for the messages now in the queue, shaped as the event source mapping delivers them."""
+    messages = sqs.receive_message(
+        QueueUrl=queue_url, MaxNumberOfMessages=10, AttributeNames=["All"], VisibilityTimeout=0
+    ).get("Messages", [])
+    return {
+        "Records": [
+            {
+                "messageId": m["MessageId"],
+                "receiptHandle": m["ReceiptHandle"],
+                "body": m["Body"],
+                "attributes": m["Attributes"],
+                "messageAttributes": {},
+                "md5OfBody": m["MD5OfBody"],
+                "eventSource": "aws:sqs",
+                "eventSourceARN": queue_arn,
+                "awsRegion": REGION,
+            }
+            for m in messages
+        ]
+    }
+
+
+def body_of(response: dict[str, Any]) -> Any:
+    return json.loads(response["body"]) if response.get("body") else None

@@ -39,7 +39,10 @@ def sagemaker_runtime_client(timeout_s: float) -> Any:
     return boto3.client("sagemaker-runtime", config=config)
 
 
+_FACTORIES = (s3_client, dynamodb_resource, dynamodb_client, sagemaker_runtime_client)
+
+
 def reset_clients() -> None:
     """Forget cached clients (tests switch between moto mocks and environments)."""
-    for factory in (s3_client, dynamodb_resource, dynamodb_client, sagemaker_runtime_client):
+    for factory in _FACTORIES:
         factory.cache_clear()

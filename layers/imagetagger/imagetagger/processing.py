@@ -85,12 +85,11 @@ class ImageProcessor:
             logger.warning("ignoring an object outside uploads/{user}/{image}", extra={"key": obj.key})
             return {"image_id": "", "status": "IGNORED"}
         user_id, image_id = parsed
-        logger.append_keys(image_id=image_id)
         try:
             self.repo.get(user_id, image_id)
         except NotFoundError:
             # Deleted (or never presigned by us): the object has no owner record, so it must not be kept.
-            logger.info("image record is gone; removing the leftover object", extra={"key": obj.key})
+            logger.info("image record is gone; removing the leftover object", extra={"image_id": image_id})
             self.s3.delete_object(Bucket=obj.bucket, Key=obj.key)
             return {"image_id": image_id, "status": "IGNORED"}
         try:
@@ -106,10 +105,10 @@ class ImageProcessor:
                 self._fail(user_id, image_id, f"the model endpoint was unavailable; retry later ({exc})", "endpoint")
             raise
         if not self.repo.mark_tagged(user_id, image_id, prediction.tags, prediction.model_version):
-            logger.info("image deleted while it was tagged; nothing written")
+            logger.info("image deleted while it was tagged; nothing written", extra={"image_id": image_id})
             return {"image_id": image_id, "status": "IGNORED"}
         metrics.add_metric(name="ImagesTagged", unit=MetricUnit.Count, value=1)
-        logger.info("image tagged", extra={"tags": [t["name"] for t in prediction.tags]})
+        logger.info("image tagged", extra={"image_id": image_id, "tags": [t["name"] for t in prediction.tags]})
         return {"image_id": image_id, "status": "TAGGED"}
 
     def _read_and_prepare(self, obj: UploadedObject) -> np.ndarray:
@@ -131,7 +130,7 @@ class ImageProcessor:
     def _fail(self, user_id: str, image_id: str, message: str, reason: str) -> dict[str, str]:
         metrics.add_metric(name=f"ImagesFailed_{reason}", unit=MetricUnit.Count, value=1)
         written = self.repo.mark_failed(user_id, image_id, message)
-        logger.info("image failed", extra={"reason": message, "written": written})
+        logger.info("image failed", extra={"image_id": image_id, "reason": message, "written": written})
         return {"image_id": image_id, "status": "FAILED" if written else "IGNORED"}
 
 

@@ -157,7 +157,10 @@ class ImageRepository:
                     "Key": {"user_id": user_id, "image_id": image_id},
                     "UpdateExpression": "SET #status = :tagged, tags = :tags, model_version = :version, "
                     "updated_at = :now, revision = :next REMOVE expires_at, #error",
-                    "ConditionExpression": "attribute_exists(image_id) AND revision = :revision",
+                    # Optimistic lock: nobody re-tagged or deleted the image since we read it.
+                    "ConditionExpression": "attribute_exists(image_id) AND revision = :revision"
+                    if "revision" in item
+                    else "attribute_exists(image_id) AND attribute_not_exists(revision)",
                     "ExpressionAttributeNames": {"#status": "status", "#error": "error"},
                     "ExpressionAttributeValues": {
                         ":tagged": ImageStatus.TAGGED.value,
