@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 RUNTIME_STAMP := $(VENV)/.runtime-installed
 DEV_STAMP := $(VENV)/.dev-installed
 
-.PHONY: up test lint typecheck pytest model bench clean check-model setup setup-dev
+.PHONY: up test lint typecheck pytest model bench clean check-model setup setup-dev sam-validate
 
 # ------------------------------------------------------------------------------------------------- set-up
 $(BIN)/python:
@@ -50,7 +50,18 @@ typecheck: $(DEV_STAMP)
 pytest: $(DEV_STAMP) check-model
 	$(BIN)/python -m pytest tests/
 
-test: lint typecheck pytest
+# aws-sam-cli's pins conflict with ours, so it lives in its own virtualenv. `sam validate --lint` needs no AWS
+# credentials (only a region name, given here).
+TOOLS := .venv-tools
+$(TOOLS)/.installed: requirements/tools.txt
+	$(PYTHON) -m venv $(TOOLS)
+	$(TOOLS)/bin/pip install --quiet -r requirements/tools.txt
+	touch $@
+
+sam-validate: $(TOOLS)/.installed
+	SAM_CLI_TELEMETRY=0 $(TOOLS)/bin/sam validate --lint --region us-east-1 -t template.yaml
+
+test: lint sam-validate typecheck pytest
 
 # ------------------------------------------------------------------------------------------------- model and benchmark
 model: $(DEV_STAMP)
