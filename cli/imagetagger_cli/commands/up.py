@@ -76,6 +76,8 @@ def run(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         pass
     print("Stopping (saving state)...", flush=True)
+    # A second Ctrl-C must not interrupt the final snapshot half-way; stopping takes a few seconds at most.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     stack.stop()
     print(f"Stopped. Data kept in {config.state_dir}.", flush=True)
     return 0
