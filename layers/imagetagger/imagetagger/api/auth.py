@@ -7,7 +7,7 @@ from typing import Any
 from imagetagger.errors import UnauthorizedError
 
 # Bearer JWT, checked by the API Gateway authorizer before the function runs.
-SECURITY = [{"bearerAuth": []}]
+SECURITY: list[dict[str, list[str]]] = [{"bearerAuth": []}]
 
 
 def user_id_from_event(raw_event: dict[str, Any]) -> str:

@@ -61,7 +61,7 @@ def list_images(
 def delete_image(image_id: ImageId) -> Response[None]:
     built = services()
     uploads.delete_image(_user(), image_id, settings=built.settings, s3=built.s3, repo=built.repo)
-    return Response(status_code=204, body="")
+    return Response(status_code=204, body=None)
 
 
 @router.get("/tags", summary="The user's tags with their image counts", tags=["tags"], security=SECURITY)

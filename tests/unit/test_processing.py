@@ -1,0 +1,135 @@
+"""ImageProcessor decisions with in-memory S3, repository and endpoint stand-ins."""
+
+import io
+import json
+
+import pytest
+from PIL import Image
+
+from imagetagger.endpoint import Prediction
+from imagetagger.errors import ModelEndpointError, NotFoundError
+from imagetagger.processing import ImageProcessor, MalformedEventError, objects_from_message
+from imagetagger.settings import Settings
+
+SETTINGS = Settings("i", "t", "d", "bucket", "e", max_upload_bytes=50_000, max_receives=3)
+KEY = "uploads/alice/0123456789abcdef0123456789abcdef"
+
+
+def _jpeg():
+    buffer = io.BytesIO()
+    Image.new("RGB", (100, 80), "red").save(buffer, "JPEG")
+    return buffer.getvalue()
+
+
+class MemoryS3:
+    def __init__(self, objects):
+        self.objects = dict(objects)
+        self.reads = []
+
+    def get_object(self, Bucket, Key):
+        self.reads.append(Key)
+        return {"Body": io.BytesIO(self.objects[Key])}
+
+    def delete_object(self, Bucket, Key):
+        self.objects.pop(Key, None)
+
+
+class MemoryRepository:
+    def __init__(self, exists=True):
+        self.exists = exists
+        self.tagged = []
+        self.failed = []
+
+    def get(self, user_id, image_id):
+        if not self.exists:
+            raise NotFoundError(image_id)
+
+    def mark_tagged(self, user_id, image_id, tags, model_version):
+        self.tagged.append((image_id, tags, model_version))
+        return self.exists
+
+    def mark_failed(self, user_id, image_id, reason):
+        self.failed.append((image_id, reason))
+        return self.exists
+
+
+class ScriptedEndpoint:
+    def __init__(self, error=None):
+        self.error = error
+        self.batches = []
+
+    def predict(self, batch):
+        self.batches.append(batch)
+        if self.error:
+            raise self.error
+        return [Prediction(tags=[{"name": "car", "confidence": 0.8, "parents": ["vehicle"]}], model_version="m")]
+
+
+def _run(data, *, size=None, repo=None, endpoint=None, receive_count=1):
+    s3, repo, endpoint = MemoryS3({KEY: data}), repo or MemoryRepository(), endpoint or ScriptedEndpoint()
+    processor = ImageProcessor(SETTINGS, s3, repo, endpoint)
+    upload = {"bucket": "bucket", "key": KEY, "etag": "e", "size": len(data) if size is None else size}
+    return processor.process(upload, receive_count), s3, repo, endpoint
+
+
+def test_tags_a_photo():
+    outcome, _, repo, endpoint = _run(_jpeg())
+    assert outcome["status"] == "TAGGED"
+    assert repo.tagged[0][1][0]["name"] == "car"
+    assert endpoint.batches[0].shape == (1, 224, 224, 3)
+
+
+def test_oversized_object_fails_without_being_read():
+    outcome, s3, repo, _ = _run(_jpeg(), size=SETTINGS.max_upload_bytes + 1)
+    assert outcome["status"] == "FAILED" and "at most 50000 bytes" in repo.failed[0][1]
+    assert s3.reads == []
+
+
+def test_event_that_understates_the_size_is_still_bounded():
+    outcome, _, repo, endpoint = _run(b"\xff\xd8" + b"0" * 60_000, size=10)
+    assert outcome["status"] == "FAILED" and "larger than 50000 bytes" in repo.failed[0][1]
+    assert endpoint.batches == []
+
+
+def test_endpoint_failure_raises_and_marks_failed_only_on_the_last_receive():
+    down = ModelEndpointError("the model endpoint is unreachable")
+    repo = MemoryRepository()
+    for receive_count in (1, 2):
+        with pytest.raises(ModelEndpointError):
+            _run(_jpeg(), repo=repo, endpoint=ScriptedEndpoint(down), receive_count=receive_count)
+    assert repo.failed == []  # still PENDING: SQS delivers it again
+    with pytest.raises(ModelEndpointError):
+        _run(_jpeg(), repo=repo, endpoint=ScriptedEndpoint(down), receive_count=3)
+    assert "retry later" in repo.failed[0][1]
+
+
+def test_object_without_record_is_removed_and_not_tagged():
+    outcome, s3, repo, endpoint = _run(_jpeg(), repo=MemoryRepository(exists=False))
+    assert outcome["status"] == "IGNORED"
+    assert s3.objects == {} and endpoint.batches == []
+
+
+def test_keys_outside_the_upload_layout_are_ignored():
+    processor = ImageProcessor(SETTINGS, MemoryS3({}), MemoryRepository(), ScriptedEndpoint())
+    assert processor.process({"bucket": "b", "key": "other/x", "etag": "", "size": 1})["status"] == "IGNORED"
+
+
+def test_message_parsing_decodes_keys_and_skips_test_events():
+    body = {
+        "Records": [
+            {
+                "eventName": "ObjectCreated:Post",
+                "s3": {"bucket": {"name": "b"}, "object": {"key": "uploads/a+b/x%21", "size": 5, "eTag": "t"}},
+            },
+            {"eventName": "ObjectRemoved:Delete", "s3": {"bucket": {"name": "b"}, "object": {"key": "k"}}},
+        ]
+    }
+    (obj,) = objects_from_message(json.dumps(body))
+    assert (obj.key, obj.size, obj.etag) == ("uploads/a b/x!", 5, "t")
+    assert objects_from_message(json.dumps({"Event": "s3:TestEvent"})) == []
+
+
+@pytest.mark.parametrize("body", ["nope", "[]", json.dumps({"Records": [{"eventName": "ObjectCreated:Put"}]})])
+def test_malformed_messages_are_errors(body):
+    with pytest.raises(MalformedEventError):
+        objects_from_message(body)
