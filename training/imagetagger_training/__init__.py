@@ -1,0 +1,1 @@
+"""Training, evaluation and export of the imagetagger model (imports PyTorch; never imported at serving time)."""

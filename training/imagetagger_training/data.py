@@ -1,0 +1,116 @@
+"""Multi-label targets from pluggable label sources: COCO instances JSON now, a user-corrections manifest later.
+
+A label source turns "some annotation format" into `LabelledImages`: image paths plus an [N, C] 0/1 matrix in the
+canonical class order (COCO's 80 categories sorted by id), so splits, training and evaluation never see the format.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class ClassInfo:
+    name: str
+    coco_id: int
+    parent: str  # COCO supercategory
+
+
+def coco_classes() -> list[ClassInfo]:
+    """COCO's 80 categories sorted by id: the label order of every model and target matrix."""
+    text = resources.files(__package__).joinpath("coco_categories.json").read_text()
+    return [ClassInfo(c["name"], int(c["id"]), c["supercategory"]) for c in json.loads(text)]
+
+
+@dataclass
+class LabelledImages:
+    paths: list[Path]
+    targets: np.ndarray  # float32 [N, C], 1 where the class is present
+    classes: list[ClassInfo]
+
+    def __len__(self) -> int:
+        return len(self.paths)
+
+    def subset(self, indices: np.ndarray | list[int]) -> LabelledImages:
+        indices = list(indices)
+        return LabelledImages([self.paths[i] for i in indices], self.targets[indices], self.classes)
+
+    @property
+    def names(self) -> list[str]:
+        return [c.name for c in self.classes]
+
+
+class LabelSource(Protocol):
+    def load(self) -> LabelledImages: ...
+
+
+@dataclass(frozen=True)
+class CocoLabelSource:
+    """COCO instances JSON: an image is positive for every category with at least one annotation on it."""
+
+    annotations: Path
+    images_dir: Path
+
+    def load(self) -> LabelledImages:
+        from pycocotools.coco import COCO
+
+        with contextlib.redirect_stdout(io.StringIO()):  # pycocotools prints progress we do not want in JSON output
+            coco = COCO(str(self.annotations))
+        classes = coco_classes()
+        column = {c.coco_id: i for i, c in enumerate(classes)}
+        image_ids = sorted(coco.getImgIds())
+        targets = np.zeros((len(image_ids), len(classes)), dtype=np.float32)
+        for row, image_id in enumerate(image_ids):
+            for ann in coco.loadAnns(coco.getAnnIds(imgIds=[image_id], iscrowd=None)):
+                if ann["category_id"] in column:
+                    targets[row, column[ann["category_id"]]] = 1.0
+        paths = [self.images_dir / coco.imgs[i]["file_name"] for i in image_ids]
+        return LabelledImages(paths, targets, classes)
+
+
+@dataclass(frozen=True)
+class ManifestLabelSource:
+    """User corrections as JSON Lines: one `{"image": "path", "labels": ["dog", "person"]}` per line.
+
+    Relative image paths are resolved against the manifest's folder; unknown label names are an error (a typo in a
+    correction must not silently become a negative).
+    """
+
+    manifest: Path
+
+    def load(self) -> LabelledImages:
+        classes = coco_classes()
+        column = {c.name: i for i, c in enumerate(classes)}
+        paths: list[Path] = []
+        rows: list[np.ndarray] = []
+        for line_no, line in enumerate(self.manifest.read_text().splitlines(), start=1):
+            if not line.strip():
+                continue
+            record = json.loads(line)
+            unknown = sorted(set(record["labels"]) - column.keys())
+            if unknown:
+                raise ValueError(f"{self.manifest}:{line_no}: unknown labels {unknown}")
+            row = np.zeros(len(classes), dtype=np.float32)
+            row[[column[name] for name in record["labels"]]] = 1.0
+            image = Path(record["image"])
+            paths.append(image if image.is_absolute() else self.manifest.parent / image)
+            rows.append(row)
+        targets = np.stack(rows) if rows else np.zeros((0, len(classes)), dtype=np.float32)
+        return LabelledImages(paths, targets, classes)
+
+
+def label_source(annotations: Path, images_dir: Path | None = None) -> LabelSource:
+    """Pick the label source by file type: `.jsonl` is a corrections manifest, anything else COCO JSON."""
+    if annotations.suffix == ".jsonl":
+        return ManifestLabelSource(annotations)
+    if images_dir is None:
+        raise ValueError("COCO annotations need the images folder")
+    return CocoLabelSource(annotations, images_dir)

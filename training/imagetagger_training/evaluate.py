@@ -1,0 +1,67 @@
+"""Evaluate a model artifact (its ONNX graph, i.e. what is served) on COCO annotations or a corrections manifest."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from imagetagger.errors import InvalidImageError
+from imagetagger.modelspec import load_model_spec
+from imagetagger.preprocessing import prepare_bytes
+from imagetagger_training.data import LabelledImages, label_source
+from imagetagger_training.metrics import compute_metrics, per_class_average_precision
+
+DEFAULT_MODEL_DIR = Path(__file__).resolve().parents[2] / "models" / "default"
+
+
+def onnx_session(model_dir: Path):  # noqa: ANN201 - onnxruntime is imported lazily
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = int(os.environ.get("IMAGETAGGER_THREADS", min(4, os.cpu_count() or 1)))
+    return ort.InferenceSession(str(model_dir / "model.onnx"), options, providers=["CPUExecutionProvider"])
+
+
+def predict_files(model_dir: Path, paths: list[Path], batch_size: int = 16) -> tuple[np.ndarray, list[int], dict]:
+    """Probabilities for the readable files: (probs [K, C], indices of those K files, {path: reason} for the rest)."""
+    spec = load_model_spec(model_dir)
+    session = onnx_session(model_dir)
+    arrays: list[np.ndarray] = []
+    kept: list[int] = []
+    unreadable: dict[str, str] = {}
+    for i, path in enumerate(paths):
+        try:
+            arrays.append(prepare_bytes(Path(path).read_bytes(), spec.size))
+            kept.append(i)
+        except (InvalidImageError, OSError) as exc:
+            unreadable[str(path)] = str(exc)
+    outputs = [
+        session.run(["probabilities"], {"image": np.stack(arrays[start : start + batch_size])})[0]
+        for start in range(0, len(arrays), batch_size)
+    ]
+    probs = np.concatenate(outputs) if outputs else np.zeros((0, len(spec.labels)), dtype=np.float32)
+    return probs, kept, unreadable
+
+
+def evaluate_model(model_dir: Path, annotations: Path, images_dir: Path | None) -> dict[str, Any]:
+    """The evaluation report: the metric figures plus per-class AP and the unreadable files."""
+    spec = load_model_spec(model_dir)
+    images: LabelledImages = label_source(annotations, images_dir).load()
+    if images.names != spec.names:
+        raise ValueError("the annotations' classes do not match the model's labels")
+    probs, kept, unreadable = predict_files(model_dir, images.paths)
+    if not kept:
+        raise ValueError(f"none of the {len(images)} images could be read")
+    targets = images.targets[kept]
+    thresholds = np.array([label.threshold for label in spec.labels])
+    metrics = compute_metrics(probs, targets, thresholds)
+    ap = per_class_average_precision(probs, targets)
+    metrics["per_class_AP"] = {
+        name: round(100 * float(v), 2) for name, v in zip(spec.names, ap, strict=True) if not np.isnan(v)
+    }
+    metrics["unreadable"] = unreadable
+    metrics["model_version"] = spec.model_version
+    return metrics
