@@ -13,6 +13,7 @@ import flet as ft
 
 from imagetagger_mobile.api_client import ImageTaggerClient
 from imagetagger_mobile.screens import GalleryScreen, SignInScreen, TagScreen
+from imagetagger_mobile.widgets import labelled_icon_button
 
 DEFAULT_API_URL = "http://127.0.0.1:3000"
 APP_TITLE = "imagetagger"
@@ -25,10 +26,7 @@ async def main(page: ft.Page) -> None:
     client = ImageTaggerClient(os.environ.get("IMAGETAGGER_API_URL", DEFAULT_API_URL))
     body = ft.Container(expand=True)
 
-    async def after_upload() -> None:
-        await gallery.refresh()
-
-    tag_screen = TagScreen(client, after_upload)
+    tag_screen = TagScreen(client)
     gallery = GalleryScreen(client)
 
     async def switch_tab(event: ft.Event[ft.NavigationBar]) -> None:
@@ -52,7 +50,7 @@ async def main(page: ft.Page) -> None:
             ],
             on_change=switch_tab,
         )
-        page.appbar.actions = [ft.IconButton(ft.Icons.LOGOUT, tooltip="Sign out", on_click=sign_out)]
+        page.appbar.actions = [labelled_icon_button(ft.Icons.LOGOUT, "Sign out", sign_out)]
         body.content = tag_screen
         page.update()
 

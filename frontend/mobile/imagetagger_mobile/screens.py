@@ -13,7 +13,7 @@ from pathlib import Path
 import flet as ft
 
 from imagetagger_mobile.api_client import ApiError, ImageRecord, ImageTaggerClient, RejectedFileError
-from imagetagger_mobile.widgets import image_tile, status_text, tag_list
+from imagetagger_mobile.widgets import image_tile, labelled_icon_button, status_text, tag_list
 
 USER_ERRORS = (ApiError, RejectedFileError)
 
@@ -59,9 +59,8 @@ class SignInScreen(ft.Column):
 class TagScreen(ft.Column):
     """Pick (or, on a phone, take) a photo, then upload it for stored tags or quick-tag it."""
 
-    def __init__(self, client: ImageTaggerClient, on_stored: Callable[[], Awaitable[None]]) -> None:
+    def __init__(self, client: ImageTaggerClient) -> None:
         self.client = client
-        self.on_stored = on_stored
         self.picked: tuple[str, bytes] | None = None
         self.preview = ft.Container(height=0)
         self.status = ft.Text()
@@ -111,8 +110,7 @@ class TagScreen(ft.Column):
         except USER_ERRORS as exc:
             self.show(f"Failed: {exc}", busy=False, error=True)
             return
-        self.show_record(record)
-        await self.on_stored()
+        self.show_record(record)  # the gallery reloads when its tab is opened
 
     async def quick_tag(self, _: ft.Event) -> None:
         assert self.picked is not None
@@ -144,15 +142,18 @@ class GalleryScreen(ft.Column):
     def __init__(self, client: ImageTaggerClient) -> None:
         self.client = client
         self.tag = ft.TextField(label="Tag", hint_text="e.g. dog", expand=True, on_submit=self.search)
-        self.min_confidence = ft.Slider(min=0, max=1, divisions=20, value=0.5, label="{value}", expand=True)
+        self.min_confidence_label = ft.Text("Min. confidence 0%")
+        self.min_confidence = ft.Slider(
+            min=0, max=1, divisions=20, value=0, expand=True, on_change=self.show_min_confidence
+        )
         self.tag_chips = ft.Row(wrap=True)
         self.message = ft.Text()
         self.items = ft.Column(spacing=8)
         super().__init__(
             [
                 ft.Text("Gallery", theme_style=ft.TextThemeStyle.HEADLINE_SMALL),
-                ft.Row([self.tag, ft.IconButton(ft.Icons.SEARCH, tooltip="Search", on_click=self.search)]),
-                ft.Row([ft.Text("Min. confidence"), self.min_confidence]),
+                ft.Row([self.tag, labelled_icon_button(ft.Icons.SEARCH, "Search", self.search)]),
+                ft.Row([self.min_confidence_label, self.min_confidence]),
                 self.tag_chips,
                 self.message,
                 self.items,
@@ -161,6 +162,10 @@ class GalleryScreen(ft.Column):
             scroll=ft.ScrollMode.AUTO,
             expand=True,
         )
+
+    def show_min_confidence(self, _: ft.Event) -> None:
+        self.min_confidence_label.value = f"Min. confidence {float(self.min_confidence.value):.0%}"
+        self.min_confidence_label.update()
 
     async def refresh(self) -> None:
         try:
@@ -189,7 +194,8 @@ class GalleryScreen(ft.Column):
             self.message.value = f"Could not load the gallery: {exc}"
             self.update()
             return
-        what = f"tagged “{tag}” at {confidence:.0%} or more" if tag else "in total"
+        at_least = f" at {confidence:.0%} or more" if confidence > 0 else ""
+        what = f"tagged “{tag}”{at_least}" if tag else "in total"
         self.message.value = f"{len(records)} image(s) {what}"
         self.items.controls = [image_tile(record, self.delete) for record in records]
         self.update()

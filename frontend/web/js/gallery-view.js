@@ -43,7 +43,8 @@ export class GalleryView {
     this.nextToken = page.next_token || null;
     this.$.loadMore.hidden = !this.nextToken;
     const shown = this.$.grid.children.length;
-    const what = tag ? `with “${tag}” at ${Math.round(minConfidence * 100)}% or more` : "in total";
+    const atLeast = minConfidence > 0 ? ` at ${Math.round(minConfidence * 100)}% or more` : "";
+    const what = tag ? `with “${tag}”${atLeast}` : "in total";
     this.$.status.textContent = shown ? `${shown}${this.nextToken ? "+" : ""} image${shown === 1 ? "" : "s"} ${what}.` : `No images ${what} yet.`;
   }
 

@@ -1,0 +1,135 @@
+"""The Flet mobile app, served as a Flutter web app and driven in Chromium against the local stack.
+
+Flutter draws on a canvas; its accessibility tree (switched on with the engine's own "Enable accessibility" button)
+exposes the controls by role and label, which is how a screen reader, and this test, finds them.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import requests
+from imagetagger_mobile.api_client import ImageTaggerClient
+from playwright.sync_api import Page, expect, sync_playwright
+
+from imagetagger_local.config import free_port
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+COCO = REPO_ROOT / "data" / "coco-sample"
+PHOTO = COCO / "val" / "000000244592.jpg"  # three zebras
+SCREENSHOTS = REPO_ROOT / "docs" / "screenshots"
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-quic",
+    "--no-first-run",
+]
+FLUTTER_START_TIMEOUT_MS = 90_000  # the Flutter web engine is a few MB of JS and WebAssembly
+TAGGING_TIMEOUT_MS = 90_000
+
+pytestmark = [pytest.mark.e2e, pytest.mark.browser]
+
+
+@pytest.fixture(scope="module")
+def flet_app_url(local_stack) -> Iterator[str]:
+    """`python frontend/mobile/main.py --web`, as a developer runs it, pointed at the test's stack."""
+    port = free_port()
+    env = {**os.environ, "IMAGETAGGER_API_URL": local_stack.api_url}
+    command = [sys.executable, str(REPO_ROOT / "frontend" / "mobile" / "main.py"), "--web", "--port", str(port)]
+    process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}/"
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            assert process.poll() is None, process.stdout.read().decode(errors="replace")
+            try:
+                if requests.get(url, timeout=2).ok:
+                    break
+            except requests.RequestException:
+                time.sleep(0.3)
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
+
+
+@pytest.fixture
+def phone_page(flet_app_url: str) -> Iterator[Page]:
+    assert CHROMIUM.exists(), "Chromium is missing: run `make browser-deps`"
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 412, "height": 860})
+        page.set_default_timeout(30_000)
+        page.goto(flet_app_url)
+        enable_accessibility = page.locator("flt-semantics-placeholder")
+        enable_accessibility.wait_for(state="attached", timeout=FLUTTER_START_TIMEOUT_MS)
+        enable_accessibility.evaluate("button => button.click()")  # it sits off-screen, for screen readers
+        yield page
+        browser.close()
+
+
+def screenshot(page: Page, name: str) -> None:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=SCREENSHOTS / f"{name}.png")
+
+
+def coco_classes(photo: Path) -> set[str]:
+    annotations = json.loads((COCO / "annotations" / "instances_val.json").read_text())
+    image_id = next(image["id"] for image in annotations["images"] if image["file_name"] == photo.name)
+    names = {c["id"]: c["name"] for c in annotations["categories"]}
+    return {names[a["category_id"]] for a in annotations["annotations"] if a["image_id"] == image_id}
+
+
+def test_the_first_screen_asks_to_sign_in(phone_page: Page, local_stack) -> None:
+    expect(phone_page.get_by_role("button", name="Sign in")).to_be_visible()
+    expect(phone_page.get_by_role("textbox", name="User name")).to_be_visible()
+    expect(phone_page.get_by_role("textbox", name="API address")).to_be_visible()
+    screenshot(phone_page, "mobile-sign-in")
+
+
+def test_sign_in_pick_a_photo_upload_and_see_its_tags(phone_page: Page, local_stack) -> None:
+    user = f"flet-{uuid.uuid4().hex[:8]}"
+    phone_page.get_by_role("textbox", name="User name").fill(user)
+    phone_page.get_by_role("button", name="Sign in").click()
+    expect(phone_page.get_by_text("Tag a photo")).to_be_visible()
+
+    with phone_page.expect_file_chooser() as chooser:
+        phone_page.get_by_role("button", name="Pick or take a photo").click()
+    chooser.value.set_files(PHOTO)
+    phone_page.get_by_role("button", name="Upload and tag").click()
+    expect(phone_page.get_by_text("Tagged", exact=True)).to_be_visible(timeout=TAGGING_TIMEOUT_MS)
+
+    # The app shows what the API stored, and the most confident tag is one of the photo's COCO classes.
+    api = ImageTaggerClient(local_stack.api_url, token=local_stack.token(user))
+    [record], _ = api.list_images()
+    assert record.status == "TAGGED" and record.tags[0].name in coco_classes(PHOTO)
+    best = record.tags[0]
+    expect(phone_page.get_by_text(best.name, exact=True).first).to_be_visible()
+    expect(phone_page.get_by_text(f"{round(best.confidence * 100)}%", exact=True).first).to_be_visible()
+    screenshot(phone_page, "mobile-tagged")
+
+    phone_page.get_by_role("tab", name="Gallery").click()
+    expect(phone_page.get_by_role("checkbox", name=f"{best.name} (1)")).to_be_visible()  # a tag-count chip
+    expect(phone_page.get_by_text("1 image(s) in total")).to_be_visible()
+    tag_field = phone_page.get_by_role("textbox", name="Tag")
+    tag_field.fill(best.name)
+    tag_field.press("Enter")
+    expect(phone_page.get_by_text(f"1 image(s) tagged “{best.name}”", exact=True)).to_be_visible()
+    screenshot(phone_page, "mobile-gallery")
+
+    # Activated the way a screen reader does: Flutter's accessibility nodes in a scrolled list may overlap on screen.
+    phone_page.get_by_role("button", name=f"Delete {PHOTO.name}").dispatch_event("click")
+    expect(phone_page.get_by_text(f"0 image(s) tagged “{best.name}”", exact=True)).to_be_visible()
+    assert api.list_images() == ([], None)
