@@ -1,1 +1,1 @@
-"""imagetagger_endpoint: the model server (SageMaker handler functions, ONNX Runtime backends, local endpoint, bench)."""
+"""imagetagger_endpoint: the model server (SageMaker handler functions, inference backends, local endpoint)."""

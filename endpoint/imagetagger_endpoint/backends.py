@@ -1,41 +1,57 @@
-"""ONNX Runtime inference backends: one session per model variant, tuned for the CPU it runs on.
+"""Inference backends: a model variant (fp32 as exported, int8 quantised) run by an engine tuned for this CPU.
 
-A backend is a model variant (fp32 as exported, int8 quantised) run by ONNX Runtime's CPU provider with all graph
-optimisations. Serving never imports torch: the variants are plain ONNX files, made once by `optimize.py`.
+- ONNX Runtime (CPU provider, all graph optimisations): fp32, and int8 through its VNNI kernels.
+- OpenVINO, when installed: the only engine here that uses the CPU's AMX units (bf16 matmuls for the fp32 graph,
+  int8 for the quantised QDQ graph); ONNX Runtime's CPU provider has no bf16 kernels on x86.
+
+Serving never imports torch: the variants are plain ONNX files, made once by `optimize.py`. Every backend answers
+`run(uint8 [N, H, W, 3]) -> float32 [N, classes]` and may be called from several threads.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import os
+import threading
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 
 INPUT_NAME = "image"
 OUTPUT_NAME = "probabilities"
+FP32_FILE = "model.onnx"
+INT8_FILE = "model.int8.onnx"  # QDQ format: both engines read it
 
 
 @dataclass(frozen=True)
 class BackendSpec:
     name: str
+    engine: str  # "onnxruntime" | "openvino"
     filename: str  # the variant's file, next to model.onnx or in the optimisation cache
+    precision: str  # what the engine computes in
     description: str
 
 
 BACKENDS: dict[str, BackendSpec] = {
     spec.name: spec
     for spec in (
-        BackendSpec("ort-fp32", "model.onnx", "ONNX Runtime, fp32 as exported, all graph optimisations"),
+        BackendSpec("ort-fp32", "onnxruntime", FP32_FILE, "f32", "ONNX Runtime, fp32, all graph optimisations"),
         BackendSpec(
-            "ort-int8",
-            "model.int8.onnx",
-            "ONNX Runtime, int8 static quantisation (per-channel weights, calibrated on the train sample); "
-            "VNNI/AMX int8 kernels",
+            "ort-int8", "onnxruntime", INT8_FILE, "i8", "ONNX Runtime, static int8 (per-channel weights), VNNI kernels"
         ),
+        BackendSpec("ov-bf16", "openvino", FP32_FILE, "bf16", "OpenVINO, fp32 graph computed in bf16 on AMX"),
+        BackendSpec("ov-int8", "openvino", INT8_FILE, "bf16", "OpenVINO, the int8 QDQ graph on AMX int8"),
     )
 }
 DEFAULT_BACKEND = "ort-fp32"
+
+
+class Backend(Protocol):
+    name: str
+
+    def run(self, batch: np.ndarray) -> np.ndarray: ...
 
 
 def usable_cpus() -> int:
@@ -46,8 +62,12 @@ def usable_cpus() -> int:
         return max(1, os.cpu_count() or 1)
 
 
+def engine_available(engine: str) -> bool:
+    return importlib.util.find_spec(engine) is not None
+
+
 class OrtBackend:
-    """One ONNX Runtime session. `run` is thread-safe (ORT allows concurrent Run calls on one session)."""
+    """One ONNX Runtime session; ORT allows concurrent Run calls on one session."""
 
     def __init__(self, name: str, model_path: Path, threads: int | None = None, spin: bool = True) -> None:
         import onnxruntime as ort  # imported here so that `--help` and the tests of pure logic stay fast
@@ -62,13 +82,49 @@ class OrtBackend:
         # on a shared machine.
         options.add_session_config_entry("session.intra_op.allow_spinning", "1" if spin else "0")
         self.name = name
-        self.model_path = Path(model_path)
         self.session = ort.InferenceSession(str(model_path), options, providers=["CPUExecutionProvider"])
 
     def run(self, batch: np.ndarray) -> np.ndarray:
-        """uint8 [N, H, W, 3] in, float32 probabilities [N, classes] out."""
         (probabilities,) = self.session.run([OUTPUT_NAME], {INPUT_NAME: np.ascontiguousarray(batch, dtype=np.uint8)})
         return np.asarray(probabilities, dtype=np.float32)
+
+
+class OpenVinoBackend:
+    """OpenVINO on the CPU. Shapes are made static per batch size (faster kernels than dynamic shapes); each batch
+    size is compiled once, on first use, and kept in OpenVINO's on-disk cache so restarts skip compilation."""
+
+    def __init__(
+        self, name: str, model_path: Path, precision: str, threads: int | None = None, cache_dir: Path | None = None
+    ) -> None:
+        import openvino
+
+        self.name = name
+        self._core = openvino.Core()
+        if cache_dir is not None:
+            self._core.set_property({"CACHE_DIR": str(cache_dir / "openvino")})
+        self._model_path = str(model_path)
+        self._config = {
+            "INFERENCE_PRECISION_HINT": precision,
+            "INFERENCE_NUM_THREADS": threads or usable_cpus(),
+            "PERFORMANCE_HINT": "LATENCY",
+        }
+        self._requests: dict[int, object] = {}
+        self._lock = threading.Lock()  # an infer request is not thread-safe; one request per batch size
+        self._request_for(1)  # compile the batch-1 graph now: the first answer must not pay for it
+
+    def _request_for(self, batch_size: int):  # noqa: ANN202 - openvino types are imported lazily
+        if batch_size not in self._requests:
+            model = self._core.read_model(self._model_path)
+            size = model.input(0).get_partial_shape()[1].get_length()
+            model.reshape({INPUT_NAME: [batch_size, size, size, 3]})
+            self._requests[batch_size] = self._core.compile_model(model, "CPU", self._config).create_infer_request()
+        return self._requests[batch_size]
+
+    def run(self, batch: np.ndarray) -> np.ndarray:
+        with self._lock:
+            request = self._request_for(len(batch))
+            result = request.infer({0: np.ascontiguousarray(batch, dtype=np.uint8)})  # type: ignore[attr-defined]
+            return np.array(next(iter(result.values())), dtype=np.float32)
 
 
 def variant_path(model_dir: Path, backend: str, cache_dir: Path | None) -> Path | None:
@@ -80,15 +136,25 @@ def variant_path(model_dir: Path, backend: str, cache_dir: Path | None) -> Path 
     return None
 
 
+def backend_available(model_dir: Path, backend: str, cache_dir: Path | None) -> bool:
+    spec = BACKENDS[backend]
+    return engine_available(spec.engine) and variant_path(model_dir, backend, cache_dir) is not None
+
+
 def load_backend(
     model_dir: Path, backend: str, cache_dir: Path | None = None, threads: int | None = None
-) -> OrtBackend:
+) -> OrtBackend | OpenVinoBackend:
     if backend not in BACKENDS:
         raise ValueError(f"unknown backend {backend!r}; known: {', '.join(BACKENDS)}")
+    spec = BACKENDS[backend]
+    if not engine_available(spec.engine):
+        raise ModuleNotFoundError(f"backend {backend} needs the {spec.engine} package")
     path = variant_path(model_dir, backend, cache_dir)
     if path is None:
         raise FileNotFoundError(
-            f"backend {backend} needs {BACKENDS[backend].filename} in {model_dir} or {cache_dir}; "
-            "make it with `imagetagger bench` or `python -m imagetagger_endpoint.optimize`"
+            f"backend {backend} needs {spec.filename} in {model_dir} or {cache_dir}; "
+            "make it with `python -m imagetagger_endpoint.optimize --model-dir ...`"
         )
+    if spec.engine == "openvino":
+        return OpenVinoBackend(backend, path, spec.precision, threads=threads, cache_dir=cache_dir)
     return OrtBackend(backend, path, threads=threads)

@@ -19,13 +19,13 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from PIL import Image
+
 from imagetagger.errors import ImageTaggerError, InvalidImageError, UnsupportedMediaTypeError
 from imagetagger.modelspec import ModelSpec, load_model_spec
 from imagetagger.preprocessing import decode_image, prepare
 from imagetagger.tags import tags_from_probabilities
-from PIL import Image
-
-from imagetagger_endpoint.backends import OrtBackend, load_backend
+from imagetagger_endpoint.backends import Backend, load_backend
 from imagetagger_endpoint.selection import cache_dir_for, choose_backend
 
 logger = logging.getLogger(__name__)
@@ -56,7 +56,7 @@ class NotAcceptableError(ImageTaggerError):
 @dataclass
 class TaggingModel:
     spec: ModelSpec
-    backend: OrtBackend
+    backend: Backend
     # Inference is serialised: one run already uses every core, concurrent runs would only thrash the caches.
     lock: threading.Lock = field(default_factory=threading.Lock)
 

@@ -18,7 +18,6 @@ import tarfile
 from pathlib import Path
 
 import imagetagger
-
 import imagetagger_endpoint
 from imagetagger_endpoint.selection import CHOICE_FILE, cache_dir_for
 

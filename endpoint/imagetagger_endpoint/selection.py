@@ -16,7 +16,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from imagetagger_endpoint.backends import BACKENDS, DEFAULT_BACKEND, usable_cpus, variant_path
+from imagetagger_endpoint.backends import BACKENDS, DEFAULT_BACKEND, backend_available, usable_cpus
 
 logger = logging.getLogger(__name__)
 
@@ -81,6 +81,6 @@ def choose_backend(model_dir: Path, cache_dir: Path | None) -> str:
         return requested
     for folder in (cache_dir, model_dir):
         choice = read_choice(folder) if folder is not None else None
-        if choice and choice.get("backend") in BACKENDS and variant_path(model_dir, choice["backend"], cache_dir):
+        if choice and choice.get("backend") in BACKENDS and backend_available(model_dir, choice["backend"], cache_dir):
             return str(choice["backend"])
     return DEFAULT_BACKEND

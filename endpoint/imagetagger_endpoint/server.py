@@ -22,7 +22,6 @@ from pathlib import Path
 from typing import Any
 
 from imagetagger.errors import ImageTaggerError, PayloadTooLargeError
-
 from imagetagger_endpoint import handler
 from imagetagger_endpoint.handler import TaggingModel
 

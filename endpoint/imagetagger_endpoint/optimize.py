@@ -1,0 +1,186 @@
+"""Make a model's optimised variants and pick, on this machine, the fastest backend that keeps its accuracy.
+
+    python -m imagetagger_endpoint.optimize --model-dir models/default
+
+1. int8: static quantisation with ONNX Runtime's tools, calibrated on the *train* sample (never on the val split
+   the accuracy is measured on): per-channel symmetric int8 weights, uint8 activations, QDQ format (which both ONNX
+   Runtime and OpenVINO execute as int8). The uint8->float normalisation preamble and the head (pool, classifier,
+   sigmoid) stay in float: they cost nothing, and quantising the probabilities would create ties that hurt ranking.
+2. choice: every available backend's batch-1 latency is measured; the fastest one whose val mAP is within
+   `--max-map-loss` points of fp32 is recorded (with the evidence) in the model's cache folder, where model_fn finds it.
+
+Needs the dev requirements (onnx for quantisation, torch for the mAP through the training package's metrics).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from imagetagger.modelspec import load_model_spec
+from imagetagger.preprocessing import prepare_bytes
+from imagetagger_endpoint.backends import BACKENDS, FP32_FILE, INPUT_NAME, INT8_FILE, Backend, load_backend
+from imagetagger_endpoint.backends import backend_available as available
+from imagetagger_endpoint.selection import cache_dir_for, write_choice
+
+logger = logging.getLogger(__name__)
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+SAMPLE_DIR = REPO_ROOT / "data" / "coco-sample"
+CALIBRATION_IMAGES = 64
+MAX_MAP_LOSS = 0.5  # mAP points
+
+
+def load_images(paths: list[Path], size: int) -> np.ndarray:
+    return np.stack([prepare_bytes(path.read_bytes(), size) for path in paths])
+
+
+def float_boundary_nodes(model: Any) -> list[str]:
+    """Names of the nodes before the first Conv and after the last one: kept in float by the quantiser."""
+    nodes = model.graph.node
+    conv_positions = [i for i, node in enumerate(nodes) if node.op_type == "Conv"]
+    if not conv_positions:
+        return []
+    first, last = conv_positions[0], conv_positions[-1]
+    return [node.name for i, node in enumerate(nodes) if (i < first or i > last) and node.name]
+
+
+def quantize_int8(fp32_path: Path, out_path: Path, calibration: np.ndarray) -> Path:
+    import onnx
+    from onnxruntime.quantization import (
+        CalibrationDataReader,
+        CalibrationMethod,
+        QuantFormat,
+        QuantType,
+        quantize_static,
+    )
+    from onnxruntime.quantization.shape_inference import quant_pre_process
+
+    class Batches(CalibrationDataReader):
+        def __init__(self) -> None:
+            self._images: Iterator[np.ndarray] = iter(calibration)
+
+        def get_next(self) -> dict[str, np.ndarray] | None:
+            image = next(self._images, None)
+            return None if image is None else {INPUT_NAME: image[np.newaxis]}
+
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as scratch:
+        prepared = Path(scratch) / "prepared.onnx"
+        # Shape inference plus ORT's fusions (Conv+BN, ...) first, as ORT's quantisation guide recommends.
+        quant_pre_process(str(fp32_path), str(prepared), skip_symbolic_shape=True)
+        model = onnx.load(str(prepared))
+        for index, node in enumerate(model.graph.node):
+            node.name = node.name or f"{node.op_type}_{index}"
+        onnx.save(model, str(prepared))
+        quantize_static(
+            str(prepared),
+            str(out_path),
+            Batches(),
+            quant_format=QuantFormat.QDQ,
+            activation_type=QuantType.QUInt8,
+            weight_type=QuantType.QInt8,
+            per_channel=True,
+            calibrate_method=CalibrationMethod.MinMax,
+            nodes_to_exclude=float_boundary_nodes(model),
+        )
+    return out_path
+
+
+def ensure_int8(model_dir: Path, cache_dir: Path, calibration_dir: Path, count: int = CALIBRATION_IMAGES) -> Path:
+    """The int8 variant: packed with the artifact, else cached, else made now (and cached)."""
+    for folder in (model_dir, cache_dir):
+        if (folder / INT8_FILE).is_file():
+            return folder / INT8_FILE
+    paths = sorted(calibration_dir.glob("*.jpg"))[:count]
+    if not paths:
+        raise FileNotFoundError(f"no calibration JPEGs in {calibration_dir}")
+    started = time.perf_counter()
+    calibration = load_images(paths, load_model_spec(model_dir).size)
+    path = quantize_int8(model_dir / FP32_FILE, cache_dir / INT8_FILE, calibration)
+    logger.info("quantised %s on %d images in %.1f s", model_dir, len(paths), time.perf_counter() - started)
+    return path
+
+
+def latency_ms(backend: Backend, size: int, repeats: int = 30, warmup: int = 5, batch: int = 1) -> float:
+    """Median wall time of one batch (real-looking pixels would not change the time of a dense CNN)."""
+    images = np.random.default_rng(0).integers(0, 256, (batch, size, size, 3), dtype=np.uint8)
+    for _ in range(warmup):
+        backend.run(images)
+    times = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        backend.run(images)
+        times.append(time.perf_counter() - started)
+    return 1000 * float(np.median(times))
+
+
+def predict_all(backend: Backend, images: np.ndarray, chunk: int = 16) -> np.ndarray:
+    return np.concatenate([backend.run(images[i : i + chunk]) for i in range(0, len(images), chunk)])
+
+
+def val_set(model_dir: Path, sample_dir: Path = SAMPLE_DIR) -> tuple[np.ndarray, np.ndarray]:
+    """The val split's prepared images and 0/1 targets in the model's label order."""
+    from imagetagger_training.data import label_source
+
+    labelled = label_source(sample_dir / "annotations" / "instances_val.json", sample_dir / "val").load()
+    if labelled.names != load_model_spec(model_dir).names:
+        raise ValueError("the val annotations' classes do not match the model's labels")
+    return load_images(labelled.paths, load_model_spec(model_dir).size), labelled.targets
+
+
+def mean_average_precision(probabilities: np.ndarray, targets: np.ndarray) -> float:
+    """mAP in points over the classes present, exactly as the training package's evaluation reports it."""
+    from imagetagger_training.metrics import per_class_average_precision
+
+    return 100 * float(np.nanmean(per_class_average_precision(probabilities, targets)))
+
+
+def choose_fastest_accurate(
+    model_dir: Path, cache_dir: Path, max_map_loss: float = MAX_MAP_LOSS, repeats: int = 30
+) -> dict[str, Any]:
+    """Measure every available backend (latency at batch 1, val mAP) and record the fastest accurate one."""
+    size = load_model_spec(model_dir).size
+    images, targets = val_set(model_dir)
+    measured: dict[str, dict[str, float]] = {}
+    for name in BACKENDS:
+        if not available(model_dir, name, cache_dir):
+            continue
+        backend = load_backend(model_dir, name, cache_dir)
+        measured[name] = {
+            "ms_bs1": round(latency_ms(backend, size, repeats), 2),
+            "map": round(mean_average_precision(predict_all(backend, images), targets), 2),
+        }
+        logger.info("%s: %s", name, measured[name])
+    map_fp32 = measured["ort-fp32"]["map"]
+    accurate = {name: m for name, m in measured.items() if map_fp32 - m["map"] <= max_map_loss}
+    best = min(accurate, key=lambda name: accurate[name]["ms_bs1"])
+    evidence = {"map_fp32": map_fp32, "max_map_loss": max_map_loss, "measured": measured}
+    write_choice(cache_dir, best, evidence)
+    return {"backend": best, **evidence}
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description="Quantise a model and choose this machine's fastest accurate backend.")
+    parser.add_argument("--model-dir", type=Path, default=REPO_ROOT / "models" / "default")
+    parser.add_argument("--calibration-dir", type=Path, default=SAMPLE_DIR / "train")
+    parser.add_argument("--max-map-loss", type=float, default=MAX_MAP_LOSS)
+    parser.add_argument("--no-choice", action="store_true", help="only make the variants")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s %(message)s")
+    cache_dir = cache_dir_for(args.model_dir)
+    ensure_int8(args.model_dir, cache_dir, args.calibration_dir)
+    if not args.no_choice:
+        print(json.dumps(choose_fastest_accurate(args.model_dir, cache_dir, args.max_map_loss), indent=1))  # noqa: T201
+
+
+if __name__ == "__main__":
+    main()
