@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -46,8 +47,19 @@ def predict_files(model_dir: Path, paths: list[Path], batch_size: int = 16) -> t
     return probs, kept, unreadable
 
 
-def evaluate_model(model_dir: Path, annotations: Path, images_dir: Path | None) -> dict[str, Any]:
-    """The evaluation report: the metric figures plus per-class AP and the unreadable files."""
+@dataclass
+class Evaluation:
+    metrics: dict[str, Any]  # the figures of `imagetagger evaluate --json`
+    per_class_ap: dict[str, float]  # percentages, classes with a positive only
+    unreadable: dict[str, str]  # path -> reason
+    model_version: str
+    names: list[str]
+    probabilities: np.ndarray
+    targets: np.ndarray
+
+
+def evaluate_model(model_dir: Path, annotations: Path, images_dir: Path | None) -> Evaluation:
+    """Score every readable image with the ONNX model and compute the report at the model's own thresholds."""
     spec = load_model_spec(model_dir)
     images: LabelledImages = label_source(annotations, images_dir).load()
     if images.names != spec.names:
@@ -57,11 +69,13 @@ def evaluate_model(model_dir: Path, annotations: Path, images_dir: Path | None) 
         raise ValueError(f"none of the {len(images)} images could be read")
     targets = images.targets[kept]
     thresholds = np.array([label.threshold for label in spec.labels])
-    metrics = compute_metrics(probs, targets, thresholds)
     ap = per_class_average_precision(probs, targets)
-    metrics["per_class_AP"] = {
-        name: round(100 * float(v), 2) for name, v in zip(spec.names, ap, strict=True) if not np.isnan(v)
-    }
-    metrics["unreadable"] = unreadable
-    metrics["model_version"] = spec.model_version
-    return metrics
+    return Evaluation(
+        metrics=compute_metrics(probs, targets, thresholds),
+        per_class_ap={n: 100 * float(v) for n, v in zip(spec.names, ap, strict=True) if not np.isnan(v)},
+        unreadable=unreadable,
+        model_version=spec.model_version,
+        names=spec.names,
+        probabilities=probs,
+        targets=targets,
+    )

@@ -7,7 +7,6 @@ evaluation of the exported ONNX on a held-out set.
 
 from __future__ import annotations
 
-import json
 import logging
 import sys
 from argparse import Namespace
@@ -26,6 +25,7 @@ from imagetagger_training.features import cache_features
 from imagetagger_training.head_recipe import HeadConfig, fit_head, out_of_fold_logits
 from imagetagger_training.metrics import compute_metrics, rounded
 from imagetagger_training.model import build_tagger
+from imagetagger_training.plots import write_evaluation_report
 from imagetagger_training.thresholds import fit_temperature, tune_thresholds
 
 log = logging.getLogger(__name__)
@@ -70,7 +70,7 @@ def run_head_recipe(args: Namespace) -> dict[str, Any]:
     spec = export_model(checkpoint, out_dir)
     if args.eval_annotations:
         evaluation = evaluate_model(out_dir, Path(args.eval_annotations), Path(args.eval_images))
-        checkpoint["metrics"]["val"] = rounded({k: v for k, v in evaluation.items() if not isinstance(v, dict | str)})
+        checkpoint["metrics"]["val"] = rounded(evaluation.metrics)
         spec = export_model(checkpoint, out_dir)  # re-export so model.json and the card carry the held-out figures
-        (out_dir / "evaluation.json").write_text(json.dumps(rounded(evaluation), indent=1) + "\n")
+        write_evaluation_report(evaluation, out_dir / "evaluation")
     return spec

@@ -1,0 +1,62 @@
+"""`imagetagger evaluate`: score a model artifact's ONNX graph (what is served) on annotated images."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+REPORTED_KEYS = (
+    "mAP", "CP", "CR", "CF1", "OP", "OR", "OF1",
+    "per_label_accuracy", "all_negative_per_label_accuracy", "n_images", "n_classes_present",
+)  # fmt: skip
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "evaluate",
+        help="mAP, CP/CR/CF1/OP/OR/OF1 and per-label accuracy (vs all-negative) of a model on annotated images",
+    )
+    parser.add_argument("--annotations", required=True, type=Path, help="COCO instances JSON or a .jsonl manifest")
+    parser.add_argument("--images", type=Path, help="folder of the images named in COCO annotations")
+    parser.add_argument("--model", type=Path, help="model artifact folder (default: models/default)")
+    parser.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
+    parser.add_argument("--report-dir", type=Path, help="also write metrics.json with per-class AP and pr_curves.png")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from imagetagger_training.evaluate import DEFAULT_MODEL_DIR, evaluate_model
+    from imagetagger_training.metrics import rounded
+
+    model_dir = args.model or DEFAULT_MODEL_DIR
+    if not (model_dir / "model.onnx").is_file() or not (model_dir / "model.json").is_file():
+        print(f"error: {model_dir} is not a model artifact (model.onnx + model.json)", file=sys.stderr)
+        return 2
+    if not args.annotations.is_file():
+        print(f"error: no annotations file at {args.annotations}", file=sys.stderr)
+        return 2
+    if args.annotations.suffix != ".jsonl" and args.images is None:
+        print("error: COCO annotations need --images DIR", file=sys.stderr)
+        return 2
+    try:
+        evaluation = evaluate_model(model_dir, args.annotations, args.images)
+    except (ValueError, KeyError, json.JSONDecodeError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    for path, reason in evaluation.unreadable.items():
+        print(f"skipped unreadable image {path}: {reason}", file=sys.stderr)
+    if args.report_dir:
+        from imagetagger_training.plots import write_evaluation_report
+
+        write_evaluation_report(evaluation, args.report_dir)
+    figures = rounded({key: evaluation.metrics[key] for key in REPORTED_KEYS})
+    if args.json:
+        print(json.dumps({**figures, "unreadable": evaluation.unreadable, "model_version": evaluation.model_version}))
+        return 0
+    print(f"model {evaluation.model_version} on {figures['n_images']} images ({figures['n_classes_present']} classes)")
+    for key in REPORTED_KEYS[:9]:
+        print(f"  {key:<34} {figures[key]:6.2f}")
+    return 0

@@ -1,0 +1,58 @@
+"""`imagetagger evaluate --json` on real COCO images with the committed default model; unreadable files are skipped."""
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("torchmetrics")
+pytest.importorskip("onnxruntime")
+
+from imagetagger_cli.main import main  # noqa: E402
+
+pytestmark = pytest.mark.torch
+
+ROOT = Path(__file__).resolve().parents[2]
+SAMPLE = ROOT / "data" / "coco-sample"
+KEYS = {"mAP", "CP", "CR", "CF1", "OP", "OR", "OF1", "per_label_accuracy", "all_negative_per_label_accuracy",
+        "n_images", "n_classes_present"}  # fmt: skip
+
+
+@pytest.fixture
+def small_coco(tmp_path):
+    """Six real val images plus one corrupt file, with their COCO annotations."""
+    coco = json.loads((SAMPLE / "annotations" / "instances_val.json").read_text())
+    images = coco["images"][:6]
+    for image in images:
+        shutil.copy(SAMPLE / "val" / image["file_name"], tmp_path / image["file_name"])
+    (tmp_path / "broken.jpg").write_bytes(b"\xff\xd8\xff\xe0 not really a jpeg")
+    images.append({"id": 999999999, "file_name": "broken.jpg", "width": 10, "height": 10})
+    ids = {i["id"] for i in images}
+    coco["images"] = images
+    coco["annotations"] = [a for a in coco["annotations"] if a["image_id"] in ids]
+    path = tmp_path / "instances.json"
+    path.write_text(json.dumps(coco))
+    return path, tmp_path
+
+
+def test_evaluate_prints_the_metric_object_and_reports_unreadable_images(small_coco, capsys):
+    annotations, images = small_coco
+    assert main(["evaluate", "--annotations", str(annotations), "--images", str(images), "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out.keys() >= KEYS
+    assert out["n_images"] == 6  # the broken file is skipped, not fatal
+    assert list(out["unreadable"]) == [str(images / "broken.jpg")]
+    for key in KEYS - {"n_images", "n_classes_present"}:
+        assert 0 <= out[key] <= 100
+    assert out["n_classes_present"] >= 1
+    assert out["all_negative_per_label_accuracy"] > 90  # a few labels of 80 per image
+
+
+def test_evaluate_explains_a_missing_model(small_coco, tmp_path, capsys):
+    annotations, images = small_coco
+    code = main(
+        ["evaluate", "--annotations", str(annotations), "--images", str(images), "--model", str(tmp_path / "x")]
+    )
+    assert code == 2
+    assert "not a model artifact" in capsys.readouterr().err
