@@ -10,7 +10,6 @@ from imagetagger_local.post_policy import PolicyViolationError, check_post_uploa
 
 BUCKET = "uploads-bucket"
 CREDENTIALS = {"testing": "testing"}
-NOW = datetime.now(UTC)
 
 
 def presigned_post(signature_version: str = "s3v4", key: str = "uploads/alice/img-1", max_bytes: int = 1000):
@@ -34,10 +33,11 @@ def presigned_post(signature_version: str = "s3v4", key: str = "uploads/alice/im
 @pytest.mark.parametrize("signature_version", ["s3v4", "s3"])
 def test_an_untouched_form_is_accepted_and_names_its_key(signature_version):
     fields = presigned_post(signature_version)
-    assert check_post_upload(fields, BUCKET, 500, CREDENTIALS, NOW) == "uploads/alice/img-1"
+    assert check_post_upload(fields, BUCKET, 500, CREDENTIALS, datetime.now(UTC)) == "uploads/alice/img-1"
 
 
-def refusal(fields, bucket=BUCKET, size=500, now=NOW) -> PolicyViolationError:
+def refusal(fields, bucket=BUCKET, size=500, now=None) -> PolicyViolationError:
+    now = now or datetime.now(UTC)
     with pytest.raises(PolicyViolationError) as caught:
         check_post_upload(fields, bucket, size, CREDENTIALS, now)
     return caught.value
@@ -65,7 +65,8 @@ def test_an_empty_file_is_refused():
 
 
 def test_an_expired_form_is_refused():
-    error = refusal(presigned_post(), now=NOW + timedelta(seconds=301))
+    fields = presigned_post()  # expires 300 s from now
+    error = refusal(fields, now=datetime.now(UTC) + timedelta(seconds=301))
     assert error.status == 403 and "expired" in error.message
 
 
