@@ -53,7 +53,10 @@ def _to_rgb(image: Image.Image) -> Image.Image:
     if image.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
         # 16-bit and float greyscale: rescale to 8 bits by the image's own range instead of clipping.
         array = np.asarray(image, dtype=np.float64)
-        low, high = float(array.min()), float(array.max())
+        # NaN/inf pixels (float TIFFs) would poison the range; scale by the finite ones and clamp the rest.
+        finite = array[np.isfinite(array)]
+        low, high = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 0.0)
+        array = np.nan_to_num(array, nan=low, posinf=high, neginf=low)
         scaled = np.zeros_like(array) if high <= low else (array - low) * (255.0 / (high - low))
         return Image.fromarray(scaled.astype(np.uint8), "L").convert("RGB")
     if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
