@@ -56,7 +56,9 @@ def test_routes_without_a_user_are_401(api, lambda_context, name):
 def test_get_image_returns_status_tags_and_model(api, tagged, lambda_context):
     status, body = _call(api, lambda_context, http_event("api/get_image.json", image_id=tagged[1]))
     assert status == 200
-    assert set(body) == {"image_id", "filename", "status", "tags", "model_version", "error", "created_at"}
+    assert set(body) == {
+        "image_id", "filename", "status", "tags", "model_version", "error", "created_at", "corrections"
+    }  # fmt: skip
     assert body["status"] == "TAGGED"
     assert [t["name"] for t in body["tags"]] == ["person", "dog"]
     assert body["tags"][1]["parents"] == ["animal"]
@@ -180,6 +182,8 @@ def test_openapi_route_serves_the_committed_document(api, lambda_context):
         "/tag",
         "/health",
         "/openapi.json",
+        "/images/{image_id}/tags",
+        "/models",
     }
 
 

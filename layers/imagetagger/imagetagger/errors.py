@@ -41,3 +41,9 @@ class UnauthorizedError(ImageTaggerError):
     """No authenticated user (the JWT `sub` claim is missing)."""
 
     status_code = 401
+
+
+class ConflictError(ImageTaggerError):
+    """The request is valid but the resource is not in a state that allows it (e.g. correcting a PENDING image)."""
+
+    status_code = 409

@@ -48,6 +48,8 @@ class ImageRecord:
     tags: list[Tag] = field(default_factory=list)
     model_version: str | None = None
     error: str | None = None
+    # The user's tag corrections ({confirmed, rejected, added, updated_at}; see imagetagger.corrections), if any.
+    corrections: dict[str, Any] | None = None
 
     @classmethod
     def from_item(cls, item: dict[str, Any]) -> ImageRecord:
@@ -65,6 +67,7 @@ class ImageRecord:
             ],
             model_version=item.get("model_version"),
             error=item.get("error"),
+            corrections=item.get("corrections"),
         )
 
     def to_item(self) -> dict[str, Any]:
@@ -90,7 +93,17 @@ class ImageRecord:
             "model_version": self.model_version,
             "error": self.error,
             "created_at": self.created_at,
+            "corrections": self._corrections_api(),
         }
+
+    def _corrections_api(self) -> dict[str, Any] | None:
+        """The correction with the labels it results in, so a client shows corrected tags as such."""
+        if not self.corrections:
+            return None
+        from imagetagger.corrections import Correction  # corrections imports this module
+
+        correction = Correction.from_item(self.corrections)
+        return {**correction.to_item(), "labels": correction.labels([tag["name"] for tag in self.tags])}
 
 
 @dataclass

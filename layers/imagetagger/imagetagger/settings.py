@@ -30,6 +30,8 @@ class Settings:
     pending_ttl_s: int = 24 * 3600
     endpoint_timeout_s: float = 20.0
     tag_now_max_bytes: int = TAG_NOW_MAX_BYTES
+    # The model registry (GET /models, the training workflow); empty where a deployment has none.
+    models_table: str = ""
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -53,6 +55,7 @@ class Settings:
             max_receives=_positive_int(env, "MAX_RECEIVES", cls.max_receives),
             pending_ttl_s=_positive_int(env, "PENDING_TTL_S", cls.pending_ttl_s),
             endpoint_timeout_s=float(_positive_int(env, "ENDPOINT_TIMEOUT_S", int(cls.endpoint_timeout_s))),
+            models_table=env.get("MODELS_TABLE", ""),
         )
 
 
