@@ -11,15 +11,13 @@ from werkzeug.wrappers import Request, Response
 
 from imagetagger_local.apigw_events import HttpRequest, HttpResponse, build_event, json_response, response_from_result
 from imagetagger_local.lambda_runtime import LocalFunction
-from imagetagger_local.template import HttpRoute
+from imagetagger_local.template import ApiCors, HttpRoute
 from imagetagger_local.tokens import DEFAULT_TOKEN_LIFETIME_S, InvalidUserNameError, TokenRejectedError, TokenVerifier
 
 logger = logging.getLogger(__name__)
 
 # API Gateway HTTP APIs refuse payloads above 10 MB before invoking anything.
 MAX_PAYLOAD_BYTES = 10 * 1024 * 1024
-CORS_ALLOWED_HEADERS = "authorization,content-type"
-CORS_MAX_AGE_S = "600"
 # Local stand-in for Cognito's hosted sign-in: the web page (config.json's localTokenUrl) gets a token here.
 LOCAL_SIGN_IN_PATH = "/local/token"
 
@@ -32,13 +30,14 @@ class ApiGatewayEmulator:
         verifier: TokenVerifier,
         allowed_origins: Iterable[str],
         issue_token: Callable[[str], str],
+        cors: ApiCors | None = None,
     ) -> None:
         self._routes = routes
         self._issue_token = issue_token
         self._functions = functions
         self._verifier = verifier
         self._allowed_origins = set(allowed_origins)
-        self._allowed_methods = ",".join(sorted({r.method for r in routes if r.method != "ANY"} | {"OPTIONS"}))
+        self._cors = cors or ApiCors()
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
         request = Request(environ)
@@ -59,9 +58,9 @@ class ApiGatewayEmulator:
             return HttpResponse(
                 204,
                 [
-                    ("Access-Control-Allow-Methods", self._allowed_methods),
-                    ("Access-Control-Allow-Headers", CORS_ALLOWED_HEADERS),
-                    ("Access-Control-Max-Age", CORS_MAX_AGE_S),
+                    ("Access-Control-Allow-Methods", ",".join(self._cors.allow_methods)),
+                    ("Access-Control-Allow-Headers", ",".join(self._cors.allow_headers)),
+                    ("Access-Control-Max-Age", str(self._cors.max_age_s)),
                 ],
                 b"",
             )

@@ -27,7 +27,7 @@ from imagetagger_local.lambda_runtime import LocalFunction
 from imagetagger_local.persistence import PeriodicSnapshots, StateStore
 from imagetagger_local.s3_gateway import S3Gateway
 from imagetagger_local.servers import BackgroundServer, wait_until_up
-from imagetagger_local.template import function_specs, http_routes, load_template, queue_sources
+from imagetagger_local.template import function_specs, http_api_cors, http_routes, load_template, queue_sources
 from imagetagger_local.tokens import TokenVerifier, issue_token
 from imagetagger_local.web import web_app, write_web_config
 from imagetagger_local.worker import QueueWorker
@@ -88,6 +88,7 @@ class LocalStack:
                 TokenVerifier(self.config.jwt_dir),
                 self.config.web_origins,
                 lambda user: issue_token(self.config.jwt_dir, user),
+                http_api_cors(template),
             )
             self._serve("api", self.config.ports.api, api)
         except BaseException:

@@ -123,6 +123,28 @@ def http_routes(template: dict[str, Any]) -> list[HttpRoute]:
     return sorted(routes, key=lambda r: (r.path.count("+}"), r.path.count("{"), -len(r.path), r.method == "ANY"))
 
 
+@dataclass(frozen=True)
+class ApiCors:
+    """The HttpApi's CorsConfiguration, except origins: those are the AllowedOrigins parameter the stack passes."""
+
+    allow_headers: tuple[str, ...] = ("authorization", "content-type")
+    allow_methods: tuple[str, ...] = ("GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+    max_age_s: int = 600
+
+
+def http_api_cors(template: dict[str, Any]) -> ApiCors:
+    for resource in template.get("Resources", {}).values():
+        if resource.get("Type") == "AWS::Serverless::HttpApi":
+            cors = resource.get("Properties", {}).get("CorsConfiguration") or {}
+            defaults = ApiCors()
+            return ApiCors(
+                allow_headers=tuple(str(h).lower() for h in cors.get("AllowHeaders", defaults.allow_headers)),
+                allow_methods=tuple(str(m).upper() for m in cors.get("AllowMethods", defaults.allow_methods)),
+                max_age_s=int(cors.get("MaxAge", defaults.max_age_s)),
+            )
+    return ApiCors()
+
+
 def queue_sources(template: dict[str, Any]) -> list[QueueSource]:
     sources = []
     for logical_id, resource in _functions(template).items():

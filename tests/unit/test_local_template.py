@@ -3,7 +3,7 @@
 import pytest
 
 from imagetagger_local.config import REPO_ROOT
-from imagetagger_local.template import function_specs, http_routes, load_template, queue_sources
+from imagetagger_local.template import function_specs, http_api_cors, http_routes, load_template, queue_sources
 
 TEMPLATE = REPO_ROOT / "template.yaml"
 pytestmark = pytest.mark.skipif(not TEMPLATE.exists(), reason="template.yaml not written yet")
@@ -47,3 +47,9 @@ def test_the_upload_queue_feeds_the_process_function_with_partial_batch_failures
     (source,) = queue_sources(load_template(TEMPLATE))
     assert source.function == "ProcessFunction" and source.queue_logical_id == "UploadQueue"
     assert 1 <= source.batch_size <= 10 and source.partial_batch_failures
+
+
+def test_api_cors_comes_from_the_http_api_configuration():
+    cors = http_api_cors(load_template(TEMPLATE))
+    assert "authorization" in cors.allow_headers and "content-type" in cors.allow_headers
+    assert {"GET", "POST", "DELETE"} <= set(cors.allow_methods) and cors.max_age_s > 0
