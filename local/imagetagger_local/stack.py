@@ -78,7 +78,13 @@ class LocalStack:
             if requeued:
                 self._say(f"re-queued {requeued} image(s) still PENDING from the previous run")
             self._start_workers(template, functions)
-            wait_until_up(f"{self.config.endpoint_url}/ping", ENDPOINT_START_TIMEOUT_S, lambda: endpoint.poll() is None)
+            try:
+                wait_until_up(
+                    f"{self.config.endpoint_url}/ping", ENDPOINT_START_TIMEOUT_S, lambda: endpoint.poll() is None
+                )
+            except (RuntimeError, TimeoutError) as exc:
+                log = self.config.state_dir / "logs" / "endpoint.log"
+                raise StackStartError(f"the model endpoint did not start ({exc}); see {log}") from exc
             config_path = self.config.state_dir / "web" / "config.json"
             write_web_config(config_path, self.config.api_url, int(self.resources.environment["MAX_UPLOAD_BYTES"]))
             self._serve("web", self.config.ports.web, web_app(self.config.web_dir, config_path))

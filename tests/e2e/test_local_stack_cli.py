@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -50,3 +51,17 @@ def test_tag_prints_the_tags_of_each_file_and_reports_bad_ones(local_stack, tmp_
 def test_tag_without_a_running_api_says_so(tmp_path):
     result = imagetagger("tag", str(ZEBRA), "--api-url", "http://127.0.0.1:9", "--state-dir", str(tmp_path))
     assert result.returncode == 1 and "did not answer" in result.stdout
+
+
+def test_up_explains_a_missing_model(tmp_path):
+    result = imagetagger("up", "--model-dir", str(tmp_path / "no-model"), "--state-dir", str(tmp_path / "state"))
+    assert result.returncode == 1 and "lacks model.onnx" in result.stdout
+
+
+def test_up_explains_a_port_that_is_taken(tmp_path):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = str(taken.getsockname()[1])
+        result = imagetagger("up", "--api-port", port, "--state-dir", str(tmp_path))
+    assert result.returncode == 1 and f"api {port}" in result.stdout and "already in use" in result.stdout
