@@ -80,6 +80,7 @@ def test_malformed_bodies_are_4xx(presign, lambda_context, raw_body):
     event["body"] = raw_body
     response = presign.lambda_handler(event, lambda_context)
     assert 400 <= response["statusCode"] < 500
+    assert json.loads(response["body"])["message"]  # every refusal says why
 
 
 def test_missing_jwt_claims_is_401(presign, lambda_context):

@@ -9,25 +9,19 @@ from typing import Any
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, CORSConfig, Response, content_types
+from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer
 from aws_lambda_powertools.event_handler.router import Router
 
 from imagetagger import __version__
-from imagetagger.api import corrections, images, meta, model_versions, tagging, uploads
+from imagetagger.api import images, meta, tagging, uploads
 from imagetagger.errors import ImageTaggerError
 
 logger = Logger(child=True)
 
 API_TITLE = "imagetagger"
 OPENAPI_PATH = Path(__file__).resolve().parents[4] / "docs" / "openapi.json"
-ALL_ROUTERS: tuple[Router, ...] = (
-    uploads.router,
-    images.router,
-    tagging.router,
-    meta.router,
-    corrections.router,
-    model_versions.router,
-)
+ALL_ROUTERS: tuple[Router, ...] = (uploads.router, images.router, tagging.router, meta.router)
 
 
 def build_resolver(*routers: Router, allowed_origins: tuple[str, ...] = ()) -> APIGatewayHttpResolver:
@@ -52,6 +46,19 @@ def build_resolver(*routers: Router, allowed_origins: tuple[str, ...] = ()) -> A
             status_code=exc.status_code,
             content_type=content_types.APPLICATION_JSON,
             body=json.dumps({"message": str(exc)}),
+        )
+
+    @resolver.exception_handler(RequestValidationError)
+    def invalid_request(exc: RequestValidationError) -> Response:
+        # Powertools' 422 body, plus the `message` every other error carries, so clients show one field.
+        detail = [
+            {"loc": list(e.get("loc", ())), "msg": e.get("msg", ""), "type": e.get("type", "")} for e in exc.errors()
+        ]
+        message = "; ".join(f"{'.'.join(str(part) for part in d['loc'])}: {d['msg']}" for d in detail)
+        return Response(
+            status_code=422,
+            content_type=content_types.APPLICATION_JSON,
+            body=json.dumps({"message": message or "invalid request", "detail": detail}),
         )
 
     return resolver

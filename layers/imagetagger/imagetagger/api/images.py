@@ -10,7 +10,7 @@ from aws_lambda_powertools.event_handler.router import Router
 
 from imagetagger import uploads
 from imagetagger.api.auth import SECURITY, user_id_from_event
-from imagetagger.api.schemas import ImageOut, ImagePage, TagList
+from imagetagger.api.schemas import ImageOut, ImagePage, TagList, error_responses
 from imagetagger.models import IMAGE_ID_PATTERN
 from imagetagger.pagination import MAX_TOKEN_CHARS
 from imagetagger.services import services
@@ -24,7 +24,13 @@ def _user() -> str:
     return user_id_from_event(router.current_event.raw_event)
 
 
-@router.get("/images/<image_id>", summary="One image with its status and tags", tags=["images"], security=SECURITY)
+@router.get(
+    "/images/<image_id>",
+    summary="One image with its status and tags",
+    tags=["images"],
+    security=SECURITY,
+    responses={200: {"description": "The image"}, **error_responses(404)},
+)
 def get_image(image_id: ImageId) -> ImageOut:
     record = services().repo.get(_user(), image_id)
     return ImageOut.model_validate(record.to_api())
@@ -35,6 +41,7 @@ def get_image(image_id: ImageId) -> ImageOut:
     summary="List images, or search them by tag (most confident first)",
     tags=["images"],
     security=SECURITY,
+    responses={200: {"description": "One page of images"}, **error_responses(400)},
 )
 def list_images(
     tag: Annotated[str | None, Query(min_length=1, max_length=100, description="Only images with this tag")] = None,
@@ -57,6 +64,7 @@ def list_images(
     summary="Delete an image: the object and every record of it",
     tags=["images"],
     security=SECURITY,
+    responses={204: {"description": "Deleted"}, **error_responses(404)},
 )
 def delete_image(image_id: ImageId) -> Response[None]:
     built = services()
@@ -64,6 +72,12 @@ def delete_image(image_id: ImageId) -> Response[None]:
     return Response(status_code=204, body=None)
 
 
-@router.get("/tags", summary="The user's tags with their image counts", tags=["tags"], security=SECURITY)
+@router.get(
+    "/tags",
+    summary="The user's tags with their image counts",
+    tags=["tags"],
+    security=SECURITY,
+    responses={200: {"description": "Tags and counts"}, **error_responses()},
+)
 def list_tags() -> TagList:
     return TagList.model_validate({"tags": services().repo.tag_counts(_user())})

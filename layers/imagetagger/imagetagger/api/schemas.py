@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
@@ -30,14 +30,6 @@ class TagOut(BaseModel):
     parents: list[str] = Field(description="COCO supercategory, e.g. dog -> animal")
 
 
-class CorrectionsOut(BaseModel):
-    confirmed: list[str] = Field(description="Predicted tags the user confirmed")
-    rejected: list[str] = Field(description="Predicted tags the user rejected")
-    added: list[str] = Field(description="Tags the user added")
-    labels: list[str] = Field(description="The corrected tags: what the next training run learns for this image")
-    updated_at: str
-
-
 class ImageOut(BaseModel):
     image_id: str
     filename: str
@@ -46,7 +38,6 @@ class ImageOut(BaseModel):
     model_version: str | None
     error: str | None = Field(description="Why tagging failed (status FAILED)")
     created_at: str
-    corrections: CorrectionsOut | None = Field(default=None, description="The user's corrections (PUT .../tags)")
 
 
 class ImagePage(BaseModel):
@@ -70,3 +61,25 @@ class TagNowResponse(BaseModel):
 
 class Health(BaseModel):
     status: Literal["ok"]
+
+
+class ErrorMessage(BaseModel):
+    message: str = Field(description="What was wrong, for a person to read")
+
+
+_ERROR_DESCRIPTIONS = {
+    400: "Bad request (unsupported type, malformed token, not a decodable image)",
+    401: "Missing or invalid JWT",
+    404: "No such image for this user",
+    413: "Too large",
+    415: "Unsupported media type",
+    503: "The model endpoint is unavailable; retry later",
+}
+
+
+def error_responses(*codes: int) -> dict[int, Any]:
+    """OpenAPI `responses` entries for the domain errors a route can answer (always 401)."""
+    return {
+        code: {"description": _ERROR_DESCRIPTIONS[code], "content": {"application/json": {"model": ErrorMessage}}}
+        for code in sorted({401, *codes})
+    }

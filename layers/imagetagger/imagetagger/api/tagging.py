@@ -8,7 +8,7 @@ import binascii
 from aws_lambda_powertools.event_handler.router import Router
 
 from imagetagger.api.auth import SECURITY, user_id_from_event
-from imagetagger.api.schemas import TagNowResponse, TagOut
+from imagetagger.api.schemas import TagNowResponse, TagOut, error_responses
 from imagetagger.errors import InvalidRequestError
 from imagetagger.quicktag import tag_image_bytes
 from imagetagger.services import services
@@ -23,6 +23,7 @@ router = Router()
     "503 when the model endpoint is unavailable.",
     tags=["tags"],
     security=SECURITY,
+    responses={200: {"description": "Tags of the image"}, **error_responses(400, 413, 415, 503)},
 )
 def tag_now() -> TagNowResponse:
     user_id_from_event(router.current_event.raw_event)

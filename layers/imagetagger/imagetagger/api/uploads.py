@@ -6,7 +6,7 @@ from aws_lambda_powertools.event_handler.router import Router
 
 from imagetagger import uploads
 from imagetagger.api.auth import SECURITY, user_id_from_event
-from imagetagger.api.schemas import UploadForm, UploadRequest, UploadResponse
+from imagetagger.api.schemas import UploadForm, UploadRequest, UploadResponse, error_responses
 from imagetagger.services import services
 
 router = Router()
@@ -20,6 +20,7 @@ router = Router()
     "400 for an unsupported type, 413 when the file is larger than the limit.",
     tags=["images"],
     security=SECURITY,
+    responses={201: {"description": "The upload form"}, **error_responses(400, 413)},
 )
 def create_upload(request: UploadRequest) -> UploadResponse:
     user_id = user_id_from_event(router.current_event.raw_event)
