@@ -14,14 +14,21 @@ from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer
 from aws_lambda_powertools.event_handler.router import Router
 
 from imagetagger import __version__
-from imagetagger.api import images, meta, tagging, uploads
+from imagetagger.api import corrections, images, meta, model_versions, tagging, uploads
 from imagetagger.errors import ImageTaggerError
 
 logger = Logger(child=True)
 
 API_TITLE = "imagetagger"
 OPENAPI_PATH = Path(__file__).resolve().parents[4] / "docs" / "openapi.json"
-ALL_ROUTERS: tuple[Router, ...] = (uploads.router, images.router, tagging.router, meta.router)
+ALL_ROUTERS: tuple[Router, ...] = (
+    uploads.router,
+    images.router,
+    tagging.router,
+    meta.router,
+    corrections.router,
+    model_versions.router,
+)
 
 
 def build_resolver(*routers: Router, allowed_origins: tuple[str, ...] = ()) -> APIGatewayHttpResolver:

@@ -30,6 +30,14 @@ class TagOut(BaseModel):
     parents: list[str] = Field(description="COCO supercategory, e.g. dog -> animal")
 
 
+class CorrectionsOut(BaseModel):
+    confirmed: list[str] = Field(description="Predicted tags the user confirmed")
+    rejected: list[str] = Field(description="Predicted tags the user rejected")
+    added: list[str] = Field(description="Tags the user added")
+    labels: list[str] = Field(description="The corrected tags: what the next training run learns for this image")
+    updated_at: str
+
+
 class ImageOut(BaseModel):
     image_id: str
     filename: str
@@ -38,6 +46,7 @@ class ImageOut(BaseModel):
     model_version: str | None
     error: str | None = Field(description="Why tagging failed (status FAILED)")
     created_at: str
+    corrections: CorrectionsOut | None = Field(default=None, description="The user's corrections (PUT .../tags)")
 
 
 class ImagePage(BaseModel):
