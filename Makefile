@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 RUNTIME_STAMP := $(VENV)/.runtime-installed
 DEV_STAMP := $(VENV)/.dev-installed
 
-.PHONY: up test lint typecheck pytest model bench clean check-model setup setup-dev sam-validate
+.PHONY: up test lint typecheck pytest model bench clean check-model setup setup-dev sam-validate browser-deps
 
 # ------------------------------------------------------------------------------------------------- set-up
 $(BIN)/python:
@@ -47,8 +47,14 @@ typecheck: $(DEV_STAMP)
 	$(BIN)/mypy layers/imagetagger/imagetagger local/imagetagger_local
 	for handler in functions/*/app.py; do $(BIN)/mypy "$$handler" || exit 1; done
 
-pytest: $(DEV_STAMP) check-model
+pytest: $(DEV_STAMP) check-model browser-deps
 	$(BIN)/python -m pytest tests/
+
+# The browser tests drive Debian's Chromium through Playwright (Playwright's own browser download is not used).
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+browser-deps:
+	@test -x /usr/bin/chromium || { $(SUDO) apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium chromium-driver; }
 
 # aws-sam-cli's pins conflict with ours, so it lives in its own virtualenv. `sam validate --lint` needs no AWS
 # credentials (only a region name, given here).

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 import requests
 from imagetagger_mobile.api_client import ImageTaggerClient
-from playwright.sync_api import Page, expect, sync_playwright
+from playwright.sync_api import Locator, Page, expect, sync_playwright
 
 from imagetagger_local.config import free_port
 
@@ -80,6 +80,12 @@ def phone_page(flet_app_url: str) -> Iterator[Page]:
         browser.close()
 
 
+def type_into(field: Locator, text: str) -> None:
+    # Flutter attaches its text editing to a field when it gains focus; text filled in before that is dropped.
+    field.focus()
+    field.fill(text)
+
+
 def screenshot(page: Page, name: str) -> None:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=SCREENSHOTS / f"{name}.png")
@@ -101,7 +107,7 @@ def test_the_first_screen_asks_to_sign_in(phone_page: Page, local_stack) -> None
 
 def test_sign_in_pick_a_photo_upload_and_see_its_tags(phone_page: Page, local_stack) -> None:
     user = f"flet-{uuid.uuid4().hex[:8]}"
-    phone_page.get_by_role("textbox", name="User name").fill(user)
+    type_into(phone_page.get_by_role("textbox", name="User name"), user)
     phone_page.get_by_role("button", name="Sign in").click()
     expect(phone_page.get_by_text("Tag a photo")).to_be_visible()
 
@@ -123,9 +129,8 @@ def test_sign_in_pick_a_photo_upload_and_see_its_tags(phone_page: Page, local_st
     phone_page.get_by_role("tab", name="Gallery").click()
     expect(phone_page.get_by_role("checkbox", name=f"{best.name} (1)")).to_be_visible()  # a tag-count chip
     expect(phone_page.get_by_text("1 image(s) in total")).to_be_visible()
-    tag_field = phone_page.get_by_role("textbox", name="Tag")
-    tag_field.fill(best.name)
-    tag_field.press("Enter")
+    type_into(phone_page.get_by_role("textbox", name="Tag"), best.name)
+    phone_page.keyboard.press("Enter")
     expect(phone_page.get_by_text(f"1 image(s) tagged “{best.name}”", exact=True)).to_be_visible()
     screenshot(phone_page, "mobile-gallery")
 
