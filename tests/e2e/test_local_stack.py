@@ -196,3 +196,21 @@ def test_data_and_open_upload_forms_survive_a_restart(local_stack):
     # The form issued before the restart still uploads, and the image is tagged.
     assert post_form(pending, ZEBRA.read_bytes()).status_code == 204
     assert "zebra" in tag_names(wait_until_processed(local_stack, user, pending["image_id"]))
+
+
+def test_after_a_hard_kill_the_last_periodic_snapshot_is_restored(local_stack):
+    user = new_user()
+    tagged = upload_and_tag(local_stack, user)
+    snapshot = local_stack.state_dir / "state" / "dynamodb" / "ImagesTable.json"
+    # The fixture snapshots every 2 s; wait until this image is in a snapshot with its tags, then pull the plug.
+    wait_for(
+        lambda: snapshot.exists() and tagged["image_id"] in snapshot.read_text() and "TAGGED" in snapshot.read_text()
+    )
+
+    local_stack.kill()
+    local_stack.start()
+
+    after = requests.get(
+        f"{local_stack.api_url}/images/{tagged['image_id']}", headers=local_stack.auth(user), timeout=30
+    ).json()
+    assert after["status"] == "TAGGED" and after["tags"] == tagged["tags"]
