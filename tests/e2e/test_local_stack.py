@@ -202,10 +202,13 @@ def test_after_a_hard_kill_the_last_periodic_snapshot_is_restored(local_stack):
     user = new_user()
     tagged = upload_and_tag(local_stack, user)
     snapshot = local_stack.state_dir / "state" / "dynamodb" / "ImagesTable.json"
+
     # The fixture snapshots every 2 s; wait until this image is in a snapshot with its tags, then pull the plug.
-    wait_for(
-        lambda: snapshot.exists() and tagged["image_id"] in snapshot.read_text() and "TAGGED" in snapshot.read_text()
-    )
+    def snapshotted_status():
+        items = json.loads(snapshot.read_text()) if snapshot.exists() else []
+        return next((i["status"]["S"] for i in items if i["image_id"]["S"] == tagged["image_id"]), None)
+
+    wait_for(lambda: snapshotted_status() == "TAGGED")
 
     local_stack.kill()
     local_stack.start()
