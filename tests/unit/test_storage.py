@@ -48,6 +48,7 @@ def test_pending_image_reads_back_without_tags(repo):
         "model_version": None,
         "error": None,
         "created_at": "2026-01-01T00:00:00Z",
+        "corrections": None,
     }
 
 
