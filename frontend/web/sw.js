@@ -1,7 +1,7 @@
 // Service worker: keeps the app shell available offline and makes the page installable. Only the page's own static
 // files are cached; config.json and every API or S3 request always go to the network (they are live data).
 
-const CACHE = "imagetagger-shell-v1";
+const CACHE = "imagetagger-shell-v2";
 const SHELL = [
   "./",
   "index.html",
@@ -15,10 +15,13 @@ const SHELL = [
   "js/auth.js",
   "js/cards.js",
   "js/config.js",
+  "js/corrections.js",
+  "js/dom.js",
   "js/gallery-view.js",
   "js/thumbnails.js",
   "js/upload.js",
   "js/uploads-view.js",
+  "js/vocabulary.js",
 ];
 
 self.addEventListener("install", (event) => {

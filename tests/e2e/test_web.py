@@ -225,3 +225,49 @@ def test_the_page_is_an_installable_app_whose_shell_opens_offline(browser: Brows
     expect(page.get_by_role("heading", name="imagetagger")).to_be_visible()
     # Without a network the page says what is wrong instead of showing controls that cannot work.
     expect(page.get_by_role("alert")).to_contain_text("config.json")
+
+
+def test_corrections_are_saved_and_shown_again(browser: Browser, local_stack) -> None:
+    # GIVEN a tagged photo
+    page = open_page(browser, "desktop")
+    user = new_user("web-corrections")
+    sign_in(page, local_stack.web_url, user)
+    card = upload(page, PHOTO.name, PHOTO.read_bytes(), "image/jpeg")
+    expect(card).to_have_attribute("data-phase", "TAGGED", timeout=TAGGING_TIMEOUT_MS)
+    record = stored_record(local_stack, user, card)
+    predicted = [tag["name"] for tag in record["tags"]]
+    missing = next(name for name in all_coco_classes() if name not in predicted)
+
+    # WHEN the user marks the best tag right, the others wrong, adds a missing one and saves
+    card.get_by_role("button", name=f"Right: {predicted[0]}").click()
+    for name in predicted[1:]:
+        card.get_by_role("button", name=f"Wrong: {name}").click()
+    missing_field = card.get_by_label(f"Missing tag for {PHOTO.name}")
+    missing_field.fill(missing)
+    missing_field.press("Enter")
+    card.get_by_role("button", name="Save corrections").click()
+
+    # THEN the page says what the next training run learns, and the API stored exactly that
+    expected = sorted([predicted[0], missing])
+    expect(card.locator(".corrections-status")).to_have_text(
+        f"Corrections saved. The next training run learns: {', '.join(expected)}."
+    )
+    stored = stored_record(local_stack, user, card)["corrections"]
+    assert stored["labels"] == expected
+    assert stored["confirmed"] == [predicted[0]] and stored["added"] == [missing]
+    screenshot(page, "web-desktop-corrections")
+
+    # AND after a reload the gallery shows the same verdicts
+    page.reload()
+    gallery_card = page.locator("#gallery .card").filter(has_text=PHOTO.name)
+    expect(gallery_card.get_by_role("button", name=f"Right: {predicted[0]}")).to_have_attribute("aria-pressed", "true")
+    expect(gallery_card.get_by_role("button", name=f"Remove added tag {missing}")).to_be_visible()
+
+
+def test_the_pages_tag_vocabulary_is_the_apis(browser: Browser, local_stack) -> None:
+    from imagetagger.corrections import COCO_PARENTS
+
+    page = open_page(browser, "desktop")
+    page.goto(local_stack.web_url)
+    names = page.evaluate("import('./js/vocabulary.js').then(module => module.COCO_CATEGORIES)")
+    assert names == list(COCO_PARENTS)

@@ -83,6 +83,10 @@ export class Api {
     return this.request("GET", "/tags");
   }
 
+  correctTags(imageId, { confirm, reject, add }) {
+    return this.request("PUT", `/images/${encodeURIComponent(imageId)}/tags`, { json: { confirm, reject, add } });
+  }
+
   deleteImage(imageId) {
     return this.request("DELETE", `/images/${encodeURIComponent(imageId)}`);
   }

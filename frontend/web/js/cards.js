@@ -2,40 +2,8 @@
 // The card's elements are created once and updated in place, so the status line stays one live region that screen
 // readers announce as it changes.
 
-export function el(tag, attributes = {}, ...children) {
-  const node = document.createElement(tag);
-  for (const [name, value] of Object.entries(attributes)) {
-    if (value === undefined || value === null || value === false) continue;
-    if (name === "className") node.className = value;
-    else if (name === "text") node.textContent = value;
-    else if (name.startsWith("on")) node.addEventListener(name.slice(2).toLowerCase(), value);
-    else node.setAttribute(name, value === true ? "" : value);
-  }
-  node.append(...children.filter((child) => child !== null && child !== undefined));
-  return node;
-}
-
-export function percent(confidence) {
-  return `${Math.round(confidence * 100)}%`;
-}
-
-export function renderTags(tags) {
-  const list = el("ul", { className: "tags", "aria-label": "Tags" });
-  for (const tag of tags) {
-    const parent = (tag.parents || [])[0];
-    list.append(
-      el(
-        "li",
-        { className: "tag", "data-tag": tag.name },
-        el("span", { className: "tag-name", text: tag.name }),
-        parent ? el("span", { className: "tag-parent", text: parent, title: "category" }) : null,
-        el("span", { className: "bar", "aria-hidden": "true" }, el("span", { style: `width:${percent(tag.confidence)}` })),
-        el("span", { className: "tag-confidence", text: percent(tag.confidence), "aria-label": `confidence ${percent(tag.confidence)}` }),
-      ),
-    );
-  }
-  return list;
-}
+import { CorrectionsEditor } from "./corrections.js";
+import { el, percent, renderTags } from "./dom.js";
 
 /**
  * A card whose parts are updated with `update(state)`.
@@ -43,9 +11,11 @@ export function renderTags(tags) {
  *         thumbnail?, canRetry?}
  */
 export class ImageCard {
-  constructor({ title, onRetry, onDelete }) {
+  /** onCorrect(body) saves a correction (PUT /images/{id}/tags) and returns the updated record. */
+  constructor({ title, onRetry, onDelete, onCorrect }) {
     this.onRetry = onRetry;
     this.onDelete = onDelete;
+    this.onCorrect = onCorrect;
     this.thumb = el("div", { className: "thumb" });
     this.status = el("p", { className: "status", role: "status" });
     this.progress = el("progress", { max: "1", value: "0", hidden: true, "aria-label": `Upload progress of ${title}` });
@@ -71,9 +41,14 @@ export class ImageCard {
     this.status.textContent = statusText(state);
     this.progress.hidden = state.phase !== "uploading";
     if (state.phase === "uploading") this.progress.value = state.progress || 0;
-    const tags = state.record && state.phase === "TAGGED" ? state.record.tags || [] : null;
-    this.tags.replaceChildren(tags ? (tags.length ? renderTags(tags) : el("p", { className: "hint", text: "No object the model knows was found." })) : "");
+    this.tags.replaceChildren(state.phase === "TAGGED" && state.record ? this.tagView(state.record) : "");
     this.renderActions(state);
+  }
+
+  tagView(record) {
+    if (this.onCorrect) return new CorrectionsEditor(record, this.onCorrect).root;
+    const tags = record.tags || [];
+    return tags.length ? renderTags(tags) : el("p", { className: "hint", text: "No object the model knows was found." });
   }
 
   renderActions(state) {

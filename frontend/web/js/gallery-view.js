@@ -1,6 +1,7 @@
 // The gallery: the user's images (newest first, or those with a tag above a minimum confidence), tag counts, delete.
 
-import { ImageCard, el } from "./cards.js";
+import { ImageCard } from "./cards.js";
+import { el } from "./dom.js";
 import { forgetThumbnail, thumbnailFor } from "./thumbnails.js";
 
 const PAGE_SIZE = 24;
@@ -56,6 +57,7 @@ export class GalleryView {
         forgetThumbnail(record.image_id);
         await this.refresh(); // counts and the result list both change
       },
+      onCorrect: (body) => this.api.correctTags(record.image_id, body),
     });
     card.setThumbnail(thumbnailFor(record), record.filename || "uploaded image");
     const phase = record.status === "PENDING" ? "waiting" : record.status;

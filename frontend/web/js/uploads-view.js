@@ -60,6 +60,7 @@ class UploadItem {
         await view.api.deleteImage(this.record.image_id);
         view.onChange();
       },
+      onCorrect: (body) => view.api.correctTags(this.record.image_id, body),
     });
   }
 
