@@ -28,7 +28,7 @@ def decode_image(data: bytes, max_pixels: int = MAX_PIXELS) -> Image.Image:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            image = Image.open(io.BytesIO(data), formats=sorted(ACCEPTED_FORMATS))
+            image: Image.Image = Image.open(io.BytesIO(data), formats=sorted(ACCEPTED_FORMATS))
             if image.width * image.height > max_pixels:
                 raise InvalidImageError(
                     f"the image is {image.width}x{image.height} pixels; at most {max_pixels} pixels are accepted"
