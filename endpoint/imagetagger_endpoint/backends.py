@@ -30,7 +30,7 @@ class BackendSpec:
     name: str
     engine: str  # "onnxruntime" | "openvino"
     filename: str  # the variant's file, next to model.onnx or in the optimisation cache
-    precision: str  # what the engine computes in
+    precision: str  # what the heavy layers compute in: f32, bf16 or i8
     description: str
 
 
@@ -42,7 +42,7 @@ BACKENDS: dict[str, BackendSpec] = {
             "ort-int8", "onnxruntime", INT8_FILE, "i8", "ONNX Runtime, static int8 (per-channel weights), VNNI kernels"
         ),
         BackendSpec("ov-bf16", "openvino", FP32_FILE, "bf16", "OpenVINO, fp32 graph computed in bf16 on AMX"),
-        BackendSpec("ov-int8", "openvino", INT8_FILE, "bf16", "OpenVINO, the int8 QDQ graph on AMX int8"),
+        BackendSpec("ov-int8", "openvino", INT8_FILE, "i8", "OpenVINO, the int8 QDQ graph on AMX int8"),
     )
 }
 DEFAULT_BACKEND = "ort-fp32"
@@ -156,5 +156,7 @@ def load_backend(
             "make it with `python -m imagetagger_endpoint.optimize --model-dir ...`"
         )
     if spec.engine == "openvino":
-        return OpenVinoBackend(backend, path, spec.precision, threads=threads, cache_dir=cache_dir)
+        # The layers an int8 graph keeps in float (preamble, head) run in bf16 too: AMX has both.
+        hint = "f32" if spec.precision == "f32" else "bf16"
+        return OpenVinoBackend(backend, path, hint, threads=threads, cache_dir=cache_dir)
     return OrtBackend(backend, path, threads=threads)

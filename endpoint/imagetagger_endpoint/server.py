@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from imagetagger.errors import ImageTaggerError, PayloadTooLargeError
-from imagetagger_endpoint import handler
+from imagetagger_endpoint import handler, reload
 from imagetagger_endpoint.handler import TaggingModel
 
 logger = logging.getLogger(__name__)
@@ -54,6 +54,9 @@ class EndpointRequestHandler(BaseHTTPRequestHandler):
 
     def do_POST(self) -> None:  # noqa: N802
         path = self.path.split("?", 1)[0]
+        if path == reload.RELOAD_PATH:
+            self._reload()
+            return
         runtime_api = RUNTIME_PATH.match(path) is not None
         if path != "/invocations" and not runtime_api:
             self._discard_body()
@@ -72,6 +75,15 @@ class EndpointRequestHandler(BaseHTTPRequestHandler):
             self._send_json(HTTPStatus.INTERNAL_SERVER_ERROR, {"message": "internal error while tagging"})
             return
         self._send(HTTPStatus.OK, payload, content_type)
+
+    def _reload(self) -> None:
+        """Local promotion (`imagetagger pipeline run`): load a new model folder, then swap it in; see reload.py."""
+        try:
+            document = reload.reload_model(self.server, self._read_body(), self.client_address[0])
+        except ImageTaggerError as error:
+            self._send_json(error.status_code, {"message": str(error)})
+            return
+        self._send_json(HTTPStatus.OK, document)
 
     def _read_body(self) -> bytes:
         length_header = self.headers.get("Content-Length")

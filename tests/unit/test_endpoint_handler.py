@@ -9,10 +9,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from PIL import Image
+
 from imagetagger.errors import ImageTaggerError
 from imagetagger.preprocessing import prepare_bytes
 from imagetagger_endpoint import handler
-from PIL import Image
 
 SAMPLE = Path(__file__).resolve().parents[2] / "data" / "coco-sample" / "val"
 
