@@ -121,3 +121,27 @@ def _pins(path: Path) -> dict[str, str]:
             name, version = line.split("==")
             pins[name.split("[")[0].lower()] = version
     return pins
+
+
+def test_operations_alarms_notify_the_alarm_topic(template):
+    alarms = {
+        logical_id: resource["Properties"]
+        for logical_id, resource in template["Resources"].items()
+        if resource["Type"] == "AWS::CloudWatch::Alarm"
+    }
+    watched = {props.get("MetricName") for props in alarms.values()} | {
+        metric["MetricStat"]["Metric"]["MetricName"]
+        for props in alarms.values()
+        for metric in props.get("Metrics", [])
+        if "MetricStat" in metric
+    }
+    assert {
+        "ApproximateNumberOfMessagesVisible",
+        "Errors",
+        "Throttles",
+        "5xx",
+        "Invocation5XXErrors",
+        "ModelLatency",
+    } <= watched
+    assert all(props["AlarmActions"] == [{"Ref": "AlarmTopic"}] for props in alarms.values())
+    assert template["Globals"]["Function"]["Tracing"] == "Active"
