@@ -36,7 +36,7 @@ def decode_token(token: str | None, *, expected: Mapping[str, str | None]) -> di
 
     `expected` maps every attribute the key must have to the value it must equal (None: any value of the right type).
     """
-    if token is None or token == "":
+    if not token:
         return None
     if len(token) > MAX_TOKEN_CHARS:
         raise InvalidRequestError("next_token is too long")
