@@ -110,11 +110,20 @@ def test_list_pages_with_next_token(api, tagged, lambda_context):
         {"limit": "1000"},
         {"limit": "ten"},
         {"min_confidence": "2", "tag": "x"},
+        {"min_confidence": "nan", "tag": "x"},
+        {"min_confidence": "inf", "tag": "x"},
+        {"tag": "x" * 101},
     ],
 )
 def test_bad_query_parameters_are_4xx(api, lambda_context, query):
     status, body = _call(api, lambda_context, http_event("api/list_images.json", query=query))
     assert 400 <= status < 500 and body
+
+
+@pytest.mark.parametrize("tag", ["dög 🐕", "../../etc/passwd", "a#b", "' OR 1=1 --"])
+def test_odd_tags_find_nothing_rather_than_fail(api, lambda_context, tag):
+    status, body = _call(api, lambda_context, http_event("api/search_images.json", query={"tag": tag}))
+    assert (status, body) == (200, {"items": [], "next_token": None})
 
 
 def test_tag_counts(api, tagged, lambda_context):

@@ -29,7 +29,9 @@ def test_user_is_the_jwt_sub_claim():
     assert user_id_from_event(_event(claims={"sub": "user-1", "email": "a@b"})) == "user-1"
 
 
-@pytest.mark.parametrize("claims", [None, {}, {"sub": ""}, {"sub": "a/b"}, {"sub": "x" * 200}, {"sub": 7}])
+@pytest.mark.parametrize(
+    "claims", [None, {}, {"sub": ""}, {"sub": "a/b"}, {"sub": "a#b"}, {"sub": "x" * 200}, {"sub": 7}]
+)
 def test_missing_or_unusable_sub_is_unauthorized(claims):
     with pytest.raises(errors.UnauthorizedError):
         user_id_from_event(_event(claims=claims))

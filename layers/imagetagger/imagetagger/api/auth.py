@@ -15,6 +15,7 @@ def user_id_from_event(raw_event: dict[str, Any]) -> str:
     authorizer = (raw_event.get("requestContext") or {}).get("authorizer") or {}
     claims = (authorizer.get("jwt") or {}).get("claims") or {}
     sub = claims.get("sub")
-    if not isinstance(sub, str) or not sub or "/" in sub or len(sub) > 128:
+    # "/" would escape the S3 prefix and "#" the DynamoDB key layout ({user_id}#{tag}); real subs have neither.
+    if not isinstance(sub, str) or not sub or "/" in sub or "#" in sub or len(sub) > 128:
         raise UnauthorizedError("authentication required")
     return sub
