@@ -22,8 +22,10 @@ def tags_from_probabilities(probabilities: Sequence[float] | np.ndarray, labels:
     if probs.shape != (len(labels),):
         raise ValueError(f"expected {len(labels)} probabilities, got shape {probs.shape}")
     tags = [
-        Tag(name=label.name, confidence=round(float(p), 4), parents=[label.parent] if label.parent != label.name else [])
-        for label, p in zip(labels, probs)
+        Tag(
+            name=label.name, confidence=round(float(p), 4), parents=[label.parent] if label.parent != label.name else []
+        )
+        for label, p in zip(labels, probs, strict=True)
         if p >= label.threshold
     ]
     return sorted(tags, key=lambda tag: tag["confidence"], reverse=True)
