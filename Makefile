@@ -77,8 +77,8 @@ bench: $(DEV_STAMP) check-model
 	$(BIN)/imagetagger bench --json
 
 # ------------------------------------------------------------------------------------------------- clean
-# Build and test leftovers; keeps .local/ (your local data) and the virtualenv unless asked: `make clean ALL=1`.
+# Build and test leftovers; keeps .local/ (your local data) and the virtualenvs unless asked: `make clean ALL=1`.
 clean:
 	rm -rf .pytest_cache .ruff_cache .mypy_cache .hypothesis .aws-sam build dist test-results
-	find . -path ./$(VENV) -prune -o -name __pycache__ -type d -prune -exec rm -rf {} +
-	if [ -n "$(ALL)" ]; then rm -rf $(VENV) .local; fi
+	find . \( -path ./$(VENV) -o -path ./$(TOOLS) \) -prune -o -name __pycache__ -type d -prune -exec rm -rf {} +
+	if [ -n "$(ALL)" ]; then rm -rf $(VENV) $(TOOLS) .local; fi
