@@ -10,6 +10,7 @@ Outcomes, so that no image stays PENDING:
 from __future__ import annotations
 
 import json
+import time
 from dataclasses import asdict, dataclass
 from typing import Any
 from urllib.parse import unquote_plus
@@ -94,13 +95,21 @@ class ImageProcessor:
             return {"image_id": image_id, "status": "IGNORED"}
         try:
             pixels = self._read_and_prepare(obj)
+            started = time.perf_counter()
             prediction = self.endpoint.predict(pixels[np.newaxis])[0]
+            # As the function sees it: network, cold start and botocore retries included (SageMaker's own is not).
+            latency_ms = (time.perf_counter() - started) * 1000
+            metrics.add_metric(name="ModelLatency", unit=MetricUnit.Milliseconds, value=latency_ms)
         except _ObjectGoneError:
             return {"image_id": image_id, "status": "IGNORED"}
         except InvalidImageError as exc:
             return self._fail(user_id, image_id, str(exc), reason="invalid_image")
         except ModelEndpointError as exc:
             metrics.add_metric(name="EndpointFailures", unit=MetricUnit.Count, value=1)
+            logger.warning(
+                "model endpoint failed; the message will be redelivered",
+                extra={"image_id": image_id, "receive_count": receive_count, "error": str(exc)},
+            )
             if receive_count >= self.settings.max_receives:
                 self._fail(user_id, image_id, f"the model endpoint was unavailable; retry later ({exc})", "endpoint")
             raise
