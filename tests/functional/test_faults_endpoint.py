@@ -114,3 +114,20 @@ def test_retry_command_reports_what_it_moved_as_json(stack, capsys):
     # The command itself, pointed at an address where no stack runs, says so instead of a traceback.
     assert main(["retry", "--moto-url", f"http://127.0.0.1:{free_port()}"]) == 1
     assert "cannot reach the queues" in json.loads(capsys.readouterr().out)["error"]
+
+
+def test_operators_see_latency_failures_and_the_image_id_in_metrics_and_logs(
+    endpoint, upload_image, deliver, lambda_context, capsys, caplog
+):
+    endpoint.script.extend([Answer(503)] * BOTOCORE_ATTEMPTS)
+    image_id = upload_image(jpeg_bytes())
+    deliver()  # fails: every attempt answered 503
+    deliver()  # the redelivery is tagged
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")]
+    metrics = [m for line in lines if "_aws" in line for m in line["_aws"]["CloudWatchMetrics"]]
+    emitted = {metric["Name"] for m in metrics for metric in m["Metrics"]}
+    assert {"EndpointFailures", "ModelLatency", "ImagesTagged"} <= emitted
+    # The image id correlates the log lines of one upload across attempts.
+    # (Powertools logs JSON to stdout in Lambda; the test reads the same records through caplog.)
+    about_image = [record.getMessage() for record in caplog.records if getattr(record, "image_id", None) == image_id]
+    assert "model endpoint failed; the message will be redelivered" in about_image and "image tagged" in about_image
