@@ -103,7 +103,7 @@ class ApiGatewayEmulator:
             token = self._issue_token(user)
         except InvalidUserNameError as exc:
             return json_response(400, str(exc))
-        body = {"token": token, "token_type": "Bearer", "expires_in": DEFAULT_TOKEN_LIFETIME_S}
+        body = {"token": token, "token_type": "Bearer", "expires_in": DEFAULT_TOKEN_LIFETIME_S}  # nosec B105
         return HttpResponse(
             200, [("Content-Type", "application/json"), ("Cache-Control", "no-store")], json.dumps(body).encode()
         )

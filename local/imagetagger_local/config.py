@@ -12,7 +12,8 @@ STACK_NAME = "imagetagger-local"
 REGION = "us-east-1"
 # moto accepts any credentials; the S3 gateway checks presigned POST signatures against exactly these.
 ACCESS_KEY_ID = "testing"
-SECRET_ACCESS_KEY = "testing"  # noqa: S105 - a fixed local-only credential, like moto's own default
+# A fixed local-only credential, like moto's own default.
+SECRET_ACCESS_KEY = "testing"  # noqa: S105  # nosec B105
 JWT_ISSUER = "imagetagger-local"
 JWT_AUDIENCE = "imagetagger-local-web"
 

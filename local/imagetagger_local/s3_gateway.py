@@ -8,6 +8,7 @@ delivers the bucket's ObjectCreated notifications to SQS (template.yaml's Notifi
 
 from __future__ import annotations
 
+import html
 import io
 import logging
 import time
@@ -16,7 +17,6 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qs
-from xml.sax.saxutils import escape
 
 import boto3
 import urllib3
@@ -37,7 +37,7 @@ _HOP_BY_HOP = frozenset({"connection", "keep-alive", "transfer-encoding", "te", 
 def error_xml(status: int, code: str, message: str) -> Response:
     body = (
         '<?xml version="1.0" encoding="UTF-8"?>\n'
-        f"<Error><Code>{escape(code)}</Code><Message>{escape(message)}</Message>"
+        f"<Error><Code>{html.escape(code)}</Code><Message>{html.escape(message)}</Message>"
         f"<RequestId>{uuid.uuid4().hex[:16].upper()}</RequestId></Error>"
     )
     return Response(body, status=status, content_type="application/xml")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
-import subprocess
+import subprocess  # nosec B404 - starts our own endpoint module, no shell, no user input
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -45,7 +45,7 @@ class LocalStack:
         self.config = config
         self._say = say
         self._stop_actions: list[Callable[[], None]] = []
-        self.resources: StackResources | None = None
+        self.resources: StackResources | None = None  # set once the resources exist
 
     # --------------------------------------------------------------------------------------------- start
     def start(self) -> None:
@@ -57,27 +57,27 @@ class LocalStack:
             os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "true")
             self._start_moto()
             template = load_template(self.config.template_path)
-            self.resources = self._create_resources()
+            self.resources = resources = self._create_resources()
             endpoint = self._start_endpoint()
-            store = self._restore_state(template)
+            store = self._restore_state(template, resources)
             self._serve(
                 "s3-gateway",
                 self.config.ports.s3,
                 S3Gateway(self.config.moto_url, {ACCESS_KEY_ID: SECRET_ACCESS_KEY}, REGION),
             )
             functions = {
-                logical_id: LocalFunction(spec, self.resources.environment)
+                logical_id: LocalFunction(spec, resources.environment)
                 for logical_id, spec in function_specs(template, self.config.template_path.parent).items()
             }
             requeued = store.reconcile(
-                self.resources.physical_ids["ImagesTable"],
-                self.resources.bucket,
+                resources.physical_ids["ImagesTable"],
+                resources.bucket,
                 self._client("sqs"),
-                self.resources.queue_url,
+                resources.queue_url,
             )
             if requeued:
                 self._say(f"re-queued {requeued} image(s) still PENDING from the previous run")
-            self._start_workers(template, functions)
+            self._start_workers(template, functions, resources)
             try:
                 wait_until_up(
                     f"{self.config.endpoint_url}/ping", ENDPOINT_START_TIMEOUT_S, lambda: endpoint.poll() is None
@@ -86,7 +86,7 @@ class LocalStack:
                 log = self.config.state_dir / "logs" / "endpoint.log"
                 raise StackStartError(f"the model endpoint did not start ({exc}); see {log}") from exc
             config_path = self.config.state_dir / "web" / "config.json"
-            write_web_config(config_path, self.config.api_url, int(self.resources.environment["MAX_UPLOAD_BYTES"]))
+            write_web_config(config_path, self.config.api_url, int(resources.environment["MAX_UPLOAD_BYTES"]))
             self._serve("web", self.config.ports.web, web_app(self.config.web_dir, config_path))
             api = ApiGatewayEmulator(
                 http_routes(template),
@@ -140,10 +140,9 @@ class LocalStack:
             region=REGION,
         )
 
-    def _restore_state(self, template: dict[str, Any]) -> StateStore:
-        assert self.resources is not None
+    def _restore_state(self, template: dict[str, Any], resources: StackResources) -> StateStore:
         types = {lid: r["Type"] for lid, r in template["Resources"].items()}
-        ids = self.resources.physical_ids
+        ids = resources.physical_ids
         store = StateStore(
             self.config.snapshot_dir,
             self._client("s3"),
@@ -176,7 +175,7 @@ class LocalStack:
             str(self.config.ports.endpoint),
         ]
         with log_path.open("ab") as log:
-            process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)  # noqa: S603 - our own module
+            process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)  # noqa: S603  # nosec B603
 
         def stop_endpoint() -> None:
             process.terminate()
@@ -188,13 +187,14 @@ class LocalStack:
         self._stop_actions.append(stop_endpoint)
         return process
 
-    def _start_workers(self, template: dict[str, Any], functions: dict[str, LocalFunction]) -> None:
-        assert self.resources is not None
+    def _start_workers(
+        self, template: dict[str, Any], functions: dict[str, LocalFunction], resources: StackResources
+    ) -> None:
         for source in queue_sources(template):
             worker = QueueWorker(
                 self._client("sqs"),
-                self.resources.physical_ids[source.queue_logical_id],
-                self.resources.arns[source.queue_logical_id],
+                resources.physical_ids[source.queue_logical_id],
+                resources.arns[source.queue_logical_id],
                 functions[source.function],
                 source.batch_size,
                 source.partial_batch_failures,

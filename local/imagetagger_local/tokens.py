@@ -65,7 +65,7 @@ def issue_token(jwt_dir: Path, user: str, lifetime_s: int = DEFAULT_TOKEN_LIFETI
         "aud": JWT_AUDIENCE,
         "sub": user,
         "cognito:username": user,
-        "token_use": "id",
+        "token_use": "id",  # nosec B105 - a claim name, not a password
         "iat": now,
         "exp": now + lifetime_s,
         "jti": uuid.uuid4().hex,
