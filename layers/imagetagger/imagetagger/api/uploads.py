@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.event_handler.router import Router
+from aws_lambda_powertools.metrics import MetricUnit
 
 from imagetagger import uploads
 from imagetagger.api.auth import SECURITY, user_id_from_event
@@ -10,6 +12,8 @@ from imagetagger.api.schemas import UploadForm, UploadRequest, UploadResponse, e
 from imagetagger.services import services
 
 router = Router()
+logger = Logger(child=True)
+metrics = Metrics()
 
 
 @router.post(
@@ -34,6 +38,9 @@ def create_upload(request: UploadRequest) -> UploadResponse:
         s3=built.s3,
         repo=built.repo,
     )
+    # image_id links this log line to the processing function's lines for the same image.
+    logger.info("upload form issued", extra={"image_id": ticket.image_id, "content_type": request.content_type})
+    metrics.add_metric(name="UploadsStarted", unit=MetricUnit.Count, value=1)
     return UploadResponse(
         image_id=ticket.image_id,
         upload=UploadForm(url=ticket.url, fields=ticket.fields),
