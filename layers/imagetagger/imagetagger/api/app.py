@@ -15,6 +15,7 @@ from aws_lambda_powertools.event_handler.router import Router
 
 from imagetagger import __version__
 from imagetagger.api import corrections, images, meta, model_versions, tagging, uploads
+from imagetagger.api.validation import RequestValidation
 from imagetagger.errors import ImageTaggerError
 
 logger = Logger(child=True)
@@ -42,6 +43,7 @@ def build_resolver(*routers: Router, allowed_origins: tuple[str, ...] = ()) -> A
             max_age=600,
         )
     resolver = APIGatewayHttpResolver(cors=cors, enable_validation=True)
+    resolver._request_validation_middleware = RequestValidation()  # malformed multipart: 422, not 500
     for router in routers:
         resolver.include_router(router)
 
