@@ -133,6 +133,17 @@ def test_malformed_requests_get_a_4xx_with_a_message(method, path, body, query, 
     assert model.requests == []
 
 
+@pytest.mark.parametrize("path", ["/uploads", "/images/{image_id}/tags"])
+@pytest.mark.parametrize("content_type", ["multipart/form-data", "multipart/form-data; boundary=zz", "text/plain"])
+def test_a_body_in_a_type_no_route_takes_is_a_4xx(path, content_type, presign, api, lambda_context):
+    # Found by schemathesis: multipart/form-data without a boundary was a 500 (a Powertools ValueError).
+    method = "POST" if path == "/uploads" else "PUT"
+    event = route_event(method, path, body=VALID_BODIES[f"{method} {path}"])
+    event["headers"]["content-type"] = content_type
+    response = call(presign, api, event, lambda_context)
+    assert 400 <= response["statusCode"] < 500, response
+
+
 def test_a_text_body_sent_to_post_tag_is_415(api, model, lambda_context):
     event = route_event("POST", "/tag", body="hello")
     event["headers"]["content-type"] = "text/plain"

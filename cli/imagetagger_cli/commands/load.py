@@ -1,0 +1,121 @@
+"""`imagetagger load`: upload N photos concurrently to the local stack; report throughput and time to TAGGED as JSON.
+
+    imagetagger load --images 1000 --concurrency 16                     # against a running `make up`
+    imagetagger load --images 1000 --concurrency 16 --restart-after 300 # own stack, stopped and restarted mid-run
+
+Exit status 0 only when every uploaded image reached TAGGED or FAILED before --timeout.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+DEFAULT_API_URL = "http://127.0.0.1:3000"
+STACK_START_TIMEOUT_S = 240
+
+
+def register(subparsers: Any) -> None:
+    from imagetagger_local.config import REPO_ROOT, default_state_dir
+
+    parser = subparsers.add_parser(
+        "load", help="load-test the local stack: concurrent uploads, throughput and p50/p99 time to TAGGED (JSON)"
+    )
+    parser.add_argument("--images", type=int, default=100, help="how many photos to upload")
+    parser.add_argument("--concurrency", type=int, default=8, help="uploads in flight at once")
+    parser.add_argument("--timeout", type=float, default=1800, help="seconds until images still pending count as lost")
+    parser.add_argument("--photos", type=Path, default=REPO_ROOT / "data" / "coco-sample" / "val", help="JPEG folder")
+    parser.add_argument("--api-url", default=os.environ.get("IMAGETAGGER_API_URL", DEFAULT_API_URL))
+    parser.add_argument("--state-dir", type=Path, default=default_state_dir(), help="the running stack's state dir")
+    parser.add_argument(
+        "--restart-after",
+        type=int,
+        help="start a private stack and stop/restart it after this many uploads (ignores --api-url)",
+    )
+    parser.set_defaults(func=run)
+
+
+class ManagedStack:
+    """`imagetagger up` in a subprocess on free ports with a throw-away state directory."""
+
+    def __init__(self, state_dir: Path) -> None:
+        from imagetagger_local.config import free_port
+
+        self.state_dir = state_dir
+        self.ports = {name: free_port() for name in ("api", "web", "s3", "endpoint", "moto")}
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def api_url(self) -> str:
+        return f"http://127.0.0.1:{self.ports['api']}"
+
+    def start(self) -> None:
+        import requests
+
+        command = [sys.executable, "-m", "imagetagger_cli.main", "up", "--state-dir", str(self.state_dir)]
+        command += ["--snapshot-interval", "2"]
+        for name, port in self.ports.items():
+            command += [f"--{name}-port", str(port)]
+        log = (self.state_dir / "up.log").open("ab")
+        self.process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)  # noqa: S603
+        deadline = time.monotonic() + STACK_START_TIMEOUT_S
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"`imagetagger up` exited with {self.process.returncode}; see {log.name}")
+            try:
+                if requests.get(f"{self.api_url}/health", timeout=2).ok:
+                    return
+            except requests.RequestException:
+                pass
+            time.sleep(0.5)
+        raise TimeoutError(f"the stack was not healthy within {STACK_START_TIMEOUT_S}s; see {log.name}")
+
+    def stop(self) -> None:
+        if self.process is None or self.process.poll() is not None:
+            return
+        self.process.send_signal(signal.SIGINT)  # as a user stops it: the state is saved first
+        try:
+            self.process.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait()
+
+    def restart(self) -> None:
+        self.stop()
+        self.start()
+
+
+def run(args: argparse.Namespace) -> int:
+    from imagetagger_local.load import LoadRefusedError, LoadRun
+    from imagetagger_local.tokens import issue_token
+
+    photos = sorted(args.photos.glob("*.jpg"))
+    user = f"load-{uuid.uuid4().hex[:8]}"  # a fresh user: the poller sees only this run's images
+    stack: ManagedStack | None = None
+    with tempfile.TemporaryDirectory(prefix="imagetagger-load-") as scratch:
+        try:
+            if args.restart_after is not None:
+                stack = ManagedStack(Path(scratch))
+                stack.start()
+                api_url, jwt_dir = stack.api_url, Path(scratch) / "jwt"
+            else:
+                api_url, jwt_dir = args.api_url, args.state_dir / "jwt"
+            load = LoadRun(api_url, issue_token(jwt_dir, user), photos, args.images, args.concurrency, args.timeout)
+            report = load.run(args.restart_after, stack.restart if stack else None)
+        except (LoadRefusedError, RuntimeError, TimeoutError) as exc:
+            print(json.dumps({"error": str(exc)}))
+            return 2
+        finally:
+            if stack is not None:
+                stack.stop()
+    print(json.dumps(report.to_json(), indent=2))
+    return 0 if report.every_image_terminal else 1
