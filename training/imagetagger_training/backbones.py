@@ -9,7 +9,9 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-BACKBONES = ("efficientnet_lite0", "resnet50")
+from imagetagger_training.train_args import BACKBONES
+
+__all__ = ["BACKBONES", "Backbone", "build_backbone"]
 # Normalisation each backbone's ImageNet weights were trained with (applied inside the model and the ONNX graph).
 NORMALISATION = {
     # The TF EfficientNet-Lite checkpoints expect (x - 127) / 128, i.e. [-1, 1]; checked on COCO images: this scaling

@@ -8,7 +8,6 @@ evaluation of the exported ONNX on a held-out set.
 from __future__ import annotations
 
 import logging
-import sys
 from argparse import Namespace
 from pathlib import Path
 from typing import Any
@@ -27,6 +26,7 @@ from imagetagger_training.metrics import compute_metrics, rounded
 from imagetagger_training.model import build_tagger
 from imagetagger_training.plots import write_evaluation_report
 from imagetagger_training.thresholds import fit_temperature, tune_thresholds
+from imagetagger_training.train import resolved_args
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +55,7 @@ def run_head_recipe(args: Namespace) -> dict[str, Any]:
         "optimizer": None,  # the head is refitted from cached features in seconds; nothing to resume
         "scheduler": None,
         "epoch": args.epochs,
-        "args": {**vars(args), "recipe": "head"},
+        "args": resolved_args(args),
         "class_names": images.names,
         "classes": [{"name": c.name, "coco_id": c.coco_id, "parent": c.parent} for c in images.classes],
         "thresholds": thresholds.tolist(),
@@ -63,7 +63,7 @@ def run_head_recipe(args: Namespace) -> dict[str, Any]:
         "normalisation": dict(zip(("mean", "std"), map(list, NORMALISATION[args.backbone]), strict=True)),
         "metrics": {"train_out_of_fold": oof_metrics},
         "unreadable": unreadable,
-        "command": " ".join(["imagetagger", *sys.argv[1:]]) if sys.argv else "",
+        "command": args.invocation,
         "git_commit": git_commit(),
     }
     out_dir = Path(args.output_dir)
