@@ -103,6 +103,21 @@ def test_endpoint_failure_raises_and_marks_failed_only_on_the_last_receive():
     assert "retry later" in repo.failed[0][1]
 
 
+class BrokenRepository(MemoryRepository):
+    def mark_tagged(self, user_id, image_id, tags, model_version):
+        raise RuntimeError("DynamoDB throttled")
+
+
+def test_unexpected_errors_are_retried_and_never_leave_the_image_pending():
+    repo = BrokenRepository()
+    with pytest.raises(RuntimeError):
+        _run(_jpeg(), repo=repo, receive_count=1)
+    assert repo.failed == []
+    with pytest.raises(RuntimeError):
+        _run(_jpeg(), repo=repo, receive_count=SETTINGS.max_receives)
+    assert repo.failed == [("0123456789abcdef0123456789abcdef", "tagging failed unexpectedly; retry later")]
+
+
 def test_object_without_record_is_removed_and_not_tagged():
     outcome, s3, repo, endpoint = _run(_jpeg(), repo=MemoryRepository(exists=False))
     assert outcome["status"] == "IGNORED"

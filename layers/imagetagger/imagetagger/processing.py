@@ -4,6 +4,7 @@ Outcomes, so that no image stays PENDING:
 - a bad file (not an image, corrupt, too large) -> FAILED with the reason, not retried;
 - the endpoint failing -> the exception propagates so SQS retries; on the last allowed receive the image is first
   marked FAILED with a retriable reason (the message then goes to the dead-letter queue, from which it can be redriven);
+- any other error (a bug, DynamoDB throttling) -> retried the same way, FAILED "retry later" on the last receive;
 - the image deleted meanwhile -> nothing is written (and a leftover object is removed).
 """
 
@@ -78,7 +79,8 @@ class ImageProcessor:
     def process(self, upload: dict[str, Any], receive_count: int = 1) -> dict[str, str]:
         """Tag one object (`upload` is an UploadedObject as a dict: the idempotency key is bucket/key/etag).
 
-        Returns {"image_id", "status"}; raises ModelEndpointError when SQS should deliver the message again.
+        Returns {"image_id", "status"}; raises (ModelEndpointError, or any unexpected error) when SQS should deliver
+        the message again.
         """
         obj = UploadedObject(**upload)
         parsed = parse_upload_key(obj.key)
@@ -86,6 +88,20 @@ class ImageProcessor:
             logger.warning("ignoring an object outside uploads/{user}/{image}", extra={"key": obj.key})
             return {"image_id": "", "status": "IGNORED"}
         user_id, image_id = parsed
+        try:
+            return self._tag(obj, user_id, image_id, receive_count)
+        except Exception as exc:
+            # Retried by SQS; on the last receive the image must not stay PENDING, whatever went wrong.
+            if receive_count >= self.settings.max_receives:
+                if isinstance(exc, ModelEndpointError):
+                    message, reason = f"the model endpoint was unavailable; retry later ({exc})", "endpoint"
+                else:
+                    message, reason = "tagging failed unexpectedly; retry later", "unexpected"
+                    logger.exception("tagging failed on the last receive", extra={"image_id": image_id})
+                self._fail(user_id, image_id, message, reason)
+            raise
+
+    def _tag(self, obj: UploadedObject, user_id: str, image_id: str, receive_count: int) -> dict[str, str]:
         try:
             self.repo.get(user_id, image_id)
         except NotFoundError:
@@ -110,8 +126,6 @@ class ImageProcessor:
                 "model endpoint failed; the message will be redelivered",
                 extra={"image_id": image_id, "receive_count": receive_count, "error": str(exc)},
             )
-            if receive_count >= self.settings.max_receives:
-                self._fail(user_id, image_id, f"the model endpoint was unavailable; retry later ({exc})", "endpoint")
             raise
         if not self.repo.mark_tagged(user_id, image_id, prediction.tags, prediction.model_version):
             logger.info("image deleted while it was tagged; nothing written", extra={"image_id": image_id})
