@@ -19,7 +19,7 @@ from imagetagger.modelspec import load_model_spec
 from imagetagger_endpoint.backends import BACKENDS, Backend, load_backend
 from imagetagger_endpoint.selection import cache_dir_for
 
-BATCH_SIZES = (1, 8, 32)
+BATCH_SIZES = (1, 8, 16)
 SECONDS_PER_POINT = 3.0  # time budget per (backend, batch size): enough runs for a stable median
 
 
@@ -41,7 +41,7 @@ def speed(backend: Backend, size: int, batch_sizes: tuple[int, ...] = BATCH_SIZE
     ms_bs1 = float("nan")
     for batch in batch_sizes:
         images = rng.integers(0, 256, (batch, size, size, 3), dtype=np.uint8)
-        median_s = statistics.median(_timed_runs(backend, images, min_runs=5, budget_s=budget_s))
+        median_s = statistics.median(_timed_runs(backend, images, min_runs=3, budget_s=budget_s))
         throughput[batch] = batch / median_s
         if batch == 1:
             ms_bs1 = 1000 * median_s
