@@ -1,0 +1,25 @@
+"""The benchmark's decisions (no timing here: timings live only in `imagetagger bench`)."""
+
+from __future__ import annotations
+
+from imagetagger_endpoint.bench.run import best_backend
+
+
+def speeds(**img_per_s: float) -> dict:
+    return {name.replace("_", "-"): {"ms_bs1": 1.0, "img_per_s": v, "batch": 8} for name, v in img_per_s.items()}
+
+
+def test_best_is_the_fastest_serving_backend_and_speedup_is_over_the_eager_baseline():
+    measured = speeds(torch_fp32_eager=10.0, torch_bf16_channels_last=500.0, ort_fp32=40.0, ov_int8=150.0)
+
+    best = best_backend(measured, set(measured))
+
+    assert best == {"backend": "ov-int8", "speedup": 15.0}, "torch backends are measured but never served"
+
+
+def test_backends_outside_the_accuracy_budget_are_not_chosen():
+    measured = speeds(torch_fp32_eager=10.0, ort_fp32=40.0, ort_int8=90.0, ov_int8=150.0)
+
+    best = best_backend(measured, allowed={"torch-fp32-eager", "ort-fp32", "ort-int8"})
+
+    assert best == {"backend": "ort-int8", "speedup": 9.0}
