@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 RUNTIME_STAMP := $(VENV)/.runtime-installed
 DEV_STAMP := $(VENV)/.dev-installed
 
-.PHONY: up test lint typecheck pytest model bench clean check-model setup setup-dev sam-validate browser-deps
+.PHONY: up test lint typecheck pytest model bench clean check-model setup setup-dev sam-validate browser-deps security
 
 # ------------------------------------------------------------------------------------------------- set-up
 $(BIN)/python:
@@ -67,7 +67,27 @@ $(TOOLS)/.installed: requirements/tools.txt
 sam-validate: $(TOOLS)/.installed
 	SAM_CLI_TELEMETRY=0 $(TOOLS)/bin/sam validate --lint --region us-east-1 -t template.yaml
 
-test: lint sam-validate typecheck pytest
+# checkov's pins conflict with ours and with aws-sam-cli's: a virtualenv of its own, inside .venv-tools.
+CHECKOV := $(TOOLS)/checkov
+$(CHECKOV)/.installed: requirements/security.txt
+	$(PYTHON) -m venv $(CHECKOV)
+	$(CHECKOV)/bin/pip install --quiet -r requirements/security.txt
+	touch $@
+
+# bandit (medium and high) on the code that serves requests, checkov on the template (each skip is justified in
+# the resource's Metadata), pip-audit on .venv when its vulnerability database (PyPI's JSON API) can be reached.
+# (pip-audit asks for each pinned version; a mirror that serves only the latest release's JSON is not enough.)
+PIP_AUDIT_PROBE := import importlib.metadata as m, urllib.request; \
+	urllib.request.urlopen(f"https://pypi.org/pypi/requests/{m.version(\"requests\")}/json", timeout=10)
+security: $(DEV_STAMP) $(CHECKOV)/.installed
+	$(BIN)/bandit -q -ll -r layers/imagetagger/imagetagger functions local/imagetagger_local cli/imagetagger_cli \
+		endpoint/imagetagger_endpoint -x endpoint/imagetagger_endpoint/bench
+	$(CHECKOV)/bin/checkov --quiet --compact --skip-download --framework cloudformation -f template.yaml
+	@if $(BIN)/python -c '$(PIP_AUDIT_PROBE)' 2>/dev/null; then \
+		$(BIN)/pip-audit --strict --skip-editable --progress-spinner off; \
+	else echo "pip-audit: SKIPPED - its vulnerability database (PyPI's JSON API) is unreachable from this machine"; fi
+
+test: lint sam-validate typecheck security pytest
 
 # ------------------------------------------------------------------------------------------------- model and benchmark
 model: $(DEV_STAMP)
