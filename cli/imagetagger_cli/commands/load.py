@@ -1,7 +1,8 @@
 """`imagetagger load`: upload N photos concurrently to the local stack; report throughput and time to TAGGED as JSON.
 
     imagetagger load --images 1000 --concurrency 16                     # against a running `make up`
-    imagetagger load --images 1000 --concurrency 16 --restart-after 300 # own stack, stopped and restarted mid-run
+    imagetagger load --images 1000 --concurrency 16 --own-stack         # a private stack on free ports
+    imagetagger load --images 1000 --concurrency 16 --restart-after 300 # private stack, stopped and restarted mid-run
 
 Exit status 0 only when every uploaded image reached TAGGED or FAILED before --timeout.
 """
@@ -37,9 +38,10 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--api-url", default=os.environ.get("IMAGETAGGER_API_URL", DEFAULT_API_URL))
     parser.add_argument("--state-dir", type=Path, default=default_state_dir(), help="the running stack's state dir")
     parser.add_argument(
-        "--restart-after",
-        type=int,
-        help="start a private stack and stop/restart it after this many uploads (ignores --api-url)",
+        "--own-stack", action="store_true", help="start a private stack on free ports for the run (ignores --api-url)"
+    )
+    parser.add_argument(
+        "--restart-after", type=int, help="with a private stack: stop and restart it after this many uploads"
     )
     parser.set_defaults(func=run)
 
@@ -103,7 +105,7 @@ def run(args: argparse.Namespace) -> int:
     stack: ManagedStack | None = None
     with tempfile.TemporaryDirectory(prefix="imagetagger-load-") as scratch:
         try:
-            if args.restart_after is not None:
+            if args.own_stack or args.restart_after is not None:
                 stack = ManagedStack(Path(scratch))
                 stack.start()
                 api_url, jwt_dir = stack.api_url, Path(scratch) / "jwt"
