@@ -24,7 +24,13 @@ logger = logging.getLogger(__name__)
 CHOICE_FILE = "backend.json"
 BACKEND_ENV = "IMAGETAGGER_BACKEND"  # "auto" (default) or a backend name
 CACHE_ENV = "IMAGETAGGER_CACHE_DIR"
-DEFAULT_CACHE_ROOT = Path(".local") / "endpoint-cache"
+
+
+def default_cache_root() -> Path:
+    """The checkout's .local/endpoint-cache (whatever the working directory), else the working directory's."""
+    checkout = Path(__file__).resolve().parents[2]
+    base = checkout if (checkout / "pyproject.toml").is_file() else Path.cwd()
+    return base / ".local" / "endpoint-cache"
 
 
 @cache
@@ -59,7 +65,7 @@ def model_digest(model_dir: Path) -> str:
 
 def cache_dir_for(model_dir: Path, cache_root: Path | None = None) -> Path:
     """Per-model cache folder (keyed by the model's content, so a new model never sees an old variant)."""
-    root = cache_root or Path(os.environ.get(CACHE_ENV, DEFAULT_CACHE_ROOT))
+    root = cache_root or Path(os.environ.get(CACHE_ENV) or default_cache_root())
     return root / model_digest(model_dir)
 
 

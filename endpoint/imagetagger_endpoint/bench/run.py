@@ -35,7 +35,7 @@ from imagetagger_endpoint.selection import cache_dir_for, write_choice
 logger = logging.getLogger(__name__)
 
 DEFAULT_MODEL_DIR = REPO_ROOT / "models" / "default"
-RESNET50_DIR = Path(".local") / "bench" / "resnet50"
+RESNET50_DIR = REPO_ROOT / ".local" / "bench" / "resnet50"
 
 
 def reference_resnet50(folder: Path = RESNET50_DIR) -> Path:
