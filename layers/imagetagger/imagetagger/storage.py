@@ -181,6 +181,8 @@ class ImageRepository:
                 "image_id": image_id,
                 "confidence": _decimal(tag["confidence"]),
                 "parents": list(tag["parents"]),
+                # Every stored tag says which model produced it, so a re-tag job can find older versions' tags.
+                "model_version": model_version,
             }
             operations.append({"Put": {"TableName": self.tags.name, "Item": row}})
         for name in stale:
