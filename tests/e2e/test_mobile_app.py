@@ -6,6 +6,7 @@ exposes the controls by role and label, which is how a screen reader, and this t
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import subprocess
@@ -18,6 +19,7 @@ from pathlib import Path
 import pytest
 import requests
 from imagetagger_mobile.api_client import ImageTaggerClient
+from PIL import Image
 from playwright.sync_api import Locator, Page, expect, sync_playwright
 
 from imagetagger_local.config import free_port
@@ -37,32 +39,42 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 FLUTTER_START_TIMEOUT_MS = 90_000  # the Flutter web engine is a few MB of JS and WebAssembly
-TAGGING_TIMEOUT_MS = 90_000
+TAGGING_TIMEOUT_MS = 180_000  # upload -> SQS -> worker -> model; generous for a loaded 2-core machine
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser]
 
 
 @pytest.fixture(scope="module")
-def flet_app_url(local_stack) -> Iterator[str]:
+def flet_app_url(local_stack, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """`python frontend/mobile/main.py --web`, as a developer runs it, pointed at the test's stack."""
     port = free_port()
     env = {**os.environ, "IMAGETAGGER_API_URL": local_stack.api_url}
     command = [sys.executable, str(REPO_ROOT / "frontend" / "mobile" / "main.py"), "--web", "--port", str(port)]
-    process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    log_path = tmp_path_factory.mktemp("flet") / "flet.log"
+    with log_path.open("wb") as log:  # a file, not a pipe: nobody reads a pipe while the tests run, so it could fill
+        process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}/"
     try:
         deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            assert process.poll() is None, process.stdout.read().decode(errors="replace")
-            try:
-                if requests.get(url, timeout=2).ok:
-                    break
-            except requests.RequestException:
-                time.sleep(0.3)
+        while not serves(url):
+            assert process.poll() is None, f"the Flet app exited:\n{log_path.read_text(errors='replace')}"
+            assert time.monotonic() < deadline, f"the Flet app did not serve {url}:\n{log_path.read_text()}"
+            time.sleep(0.3)
         yield url
     finally:
         process.terminate()
-        process.wait(timeout=20)
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()  # a handler thread still polling the API must not keep the test run waiting
+            process.wait()
+
+
+def serves(url: str) -> bool:
+    try:
+        return requests.get(url, timeout=2).ok
+    except requests.RequestException:
+        return False
 
 
 @pytest.fixture
@@ -87,8 +99,17 @@ def type_into(field: Locator, text: str) -> None:
 
 
 def screenshot(page: Page, name: str) -> None:
+    """Saves what the canvas shows once Flutter has painted the app: its accessibility tree is ready before Flet's
+    "Working..." splash goes, so wait until the app bar's colour differs from the page background below it."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=SCREENSHOTS / f"{name}.png")
+    deadline = time.monotonic() + 30
+    while True:
+        png = page.screenshot()
+        image = Image.open(io.BytesIO(png)).convert("RGB")
+        if image.getpixel((5, 5)) != image.getpixel((5, 400)) or time.monotonic() > deadline:
+            break
+        page.wait_for_timeout(250)  # poll the next frame
+    (SCREENSHOTS / f"{name}.png").write_bytes(png)
 
 
 def coco_classes(photo: Path) -> set[str]:
@@ -115,7 +136,10 @@ def test_sign_in_pick_a_photo_upload_and_see_its_tags(phone_page: Page, local_st
         phone_page.get_by_role("button", name="Pick or take a photo").click()
     chooser.value.set_files(PHOTO)
     phone_page.get_by_role("button", name="Upload and tag").click()
-    expect(phone_page.get_by_text("Tagged", exact=True)).to_be_visible(timeout=TAGGING_TIMEOUT_MS)
+    try:
+        expect(phone_page.get_by_text("Tagged", exact=True)).to_be_visible(timeout=TAGGING_TIMEOUT_MS)
+    except AssertionError as error:
+        raise AssertionError(f"{error}\n--- local stack log ---\n{local_stack.log_tail()}") from None
 
     # The app shows what the API stored, and the most confident tag is one of the photo's COCO classes.
     api = ImageTaggerClient(local_stack.api_url, token=local_stack.token(user))

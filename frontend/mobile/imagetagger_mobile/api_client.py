@@ -162,7 +162,7 @@ class ImageTaggerClient:
             raise ApiError(response.status_code, f"storage refused the upload: {error_message(response)}")
         return str(created["image_id"])
 
-    def wait_for_tags(self, image_id: str, timeout_s: float = 120.0, first_delay_s: float = 0.5) -> ImageRecord:
+    def wait_for_tags(self, image_id: str, timeout_s: float = 300.0, first_delay_s: float = 0.5) -> ImageRecord:
         """Polls until the image is TAGGED or FAILED (or returns the PENDING record when `timeout_s` runs out)."""
         deadline = time.monotonic() + timeout_s
         delay = first_delay_s

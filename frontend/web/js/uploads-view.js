@@ -9,7 +9,7 @@ import { postToS3, rejectionReason, UploadError } from "./upload.js";
 const PARALLEL_UPLOADS = 3;
 const FIRST_POLL_MS = 700;
 const MAX_POLL_MS = 4000;
-const GIVE_UP_POLLING_MS = 3 * 60 * 1000;
+const GIVE_UP_POLLING_MS = 5 * 60 * 1000;
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -60,7 +60,11 @@ class UploadItem {
         await view.api.deleteImage(this.record.image_id);
         view.onChange();
       },
-      onCorrect: (body) => view.api.correctTags(this.record.image_id, body),
+      onCorrect: async (body) => {
+        const corrected = await view.api.correctTags(this.record.image_id, body);
+        view.onChange(); // the gallery shows the same image: let it show the correction too
+        return corrected;
+      },
     });
   }
 
