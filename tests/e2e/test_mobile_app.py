@@ -133,7 +133,7 @@ def test_sign_in_pick_a_photo_upload_and_see_its_tags(phone_page: Page, local_st
     expect(phone_page.get_by_text("Tag a photo")).to_be_visible()
 
     with phone_page.expect_file_chooser() as chooser:
-        phone_page.get_by_role("button", name="Pick or take a photo").click()
+        phone_page.get_by_role("button", name="Choose a photo").click()
     chooser.value.set_files(PHOTO)
     phone_page.get_by_role("button", name="Upload and tag").click()
     try:

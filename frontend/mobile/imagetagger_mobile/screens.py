@@ -57,7 +57,7 @@ class SignInScreen(ft.Column):
 
 
 class TagScreen(ft.Column):
-    """Pick (or, on a phone, take) a photo, then upload it for stored tags or quick-tag it."""
+    """Choose a photo, then upload it for stored tags or quick-tag it."""
 
     def __init__(self, client: ImageTaggerClient) -> None:
         self.client = client
@@ -73,7 +73,7 @@ class TagScreen(ft.Column):
         super().__init__(
             [
                 ft.Text("Tag a photo", theme_style=ft.TextThemeStyle.HEADLINE_SMALL),
-                ft.Button("Pick or take a photo", icon=ft.Icons.PHOTO_CAMERA, on_click=self.pick),
+                ft.Button("Choose a photo", icon=ft.Icons.PHOTO_LIBRARY, on_click=self.pick),
                 self.preview,
                 ft.Row([self.upload_button, self.quick_button], wrap=True),
                 self.busy,
