@@ -171,8 +171,8 @@ def test_sign_in_upload_see_tags_search_and_delete(browser: Browser, local_stack
     # WHEN they delete it from the gallery (a second click confirms)
     page.get_by_role("button", name="Show all").click()
     expect(gallery.locator(".card")).to_have_count(1)
-    gallery.get_by_role("button", name="Delete").click()
-    confirm = gallery.get_by_role("button", name="Confirm delete")
+    gallery.get_by_role("button", name=f"Delete {PHOTO.name}").click()
+    confirm = gallery.get_by_role("button", name=f"Confirm delete of {PHOTO.name}")
     expect(confirm).to_be_focused()
     confirm.click()
     # THEN it is gone from the page and from the API

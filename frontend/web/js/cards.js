@@ -16,6 +16,7 @@ export class ImageCard {
     this.onRetry = onRetry;
     this.onDelete = onDelete;
     this.onCorrect = onCorrect;
+    this.title = title;
     this.thumb = el("div", { className: "thumb" });
     this.status = el("p", { className: "status", role: "status" });
     this.progress = el("progress", { max: "1", value: "0", hidden: true, "aria-label": `Upload progress of ${title}` });
@@ -54,10 +55,10 @@ export class ImageCard {
   renderActions(state) {
     const buttons = [];
     if (state.canRetry && this.onRetry) {
-      buttons.push(el("button", { type: "button", text: "Retry", onClick: () => this.onRetry() }));
+      buttons.push(el("button", { type: "button", text: "Retry", "aria-label": `Retry ${this.title}`, onClick: () => this.onRetry() }));
     }
     if (state.record && this.onDelete && ["TAGGED", "FAILED"].includes(state.phase)) {
-      buttons.push(el("button", { type: "button", className: "button-danger", text: "Delete", onClick: () => this.askToDelete() }));
+      buttons.push(el("button", { type: "button", className: "button-danger", text: "Delete", "aria-label": `Delete ${this.title}`, onClick: () => this.askToDelete() }));
     }
     this.actions.replaceChildren(...buttons);
   }
@@ -68,6 +69,7 @@ export class ImageCard {
       type: "button",
       className: "button-danger",
       text: "Confirm delete",
+      "aria-label": `Confirm delete of ${this.title}`,
       onClick: async () => {
         confirm.disabled = true;
         try {
