@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 RUNTIME_STAMP := $(VENV)/.runtime-installed
 DEV_STAMP := $(VENV)/.dev-installed
 
-.PHONY: up test lint typecheck pytest model bench clean check-model setup setup-dev sam-validate browser-deps security
+.PHONY: up test lint typecheck pytest model bench clean check-model setup setup-dev sam-validate browser-deps security aws-tools
 
 # ------------------------------------------------------------------------------------------------- set-up
 $(BIN)/python:
@@ -87,7 +87,18 @@ security: $(DEV_STAMP) $(CHECKOV)/.installed
 		$(BIN)/pip-audit --strict --skip-editable --progress-spinner off; \
 	else echo "pip-audit: SKIPPED - its vulnerability database (PyPI's JSON API) is unreachable from this machine"; fi
 
-test: lint sam-validate typecheck security pytest
+# The SageMaker SDK's pins (attrs<26, packaging<25, protobuf<7) conflict with ours: `imagetagger aws train|deploy` run
+# from a virtualenv of their own (tests/unit/test_workflow_aws.py drives them there, against moto).
+AWS_TOOLS := .venv-aws
+$(AWS_TOOLS)/.installed: requirements/aws-tools.txt pyproject.toml
+	$(PYTHON) -m venv $(AWS_TOOLS)
+	$(AWS_TOOLS)/bin/pip install --quiet -r requirements/aws-tools.txt
+	$(AWS_TOOLS)/bin/pip install --quiet --no-deps -e .
+	touch $@
+
+aws-tools: $(AWS_TOOLS)/.installed
+
+test: lint sam-validate typecheck security aws-tools pytest
 
 # ------------------------------------------------------------------------------------------------- model and benchmark
 model: $(DEV_STAMP)
@@ -101,4 +112,4 @@ bench: $(DEV_STAMP) check-model
 clean:
 	rm -rf .pytest_cache .ruff_cache .mypy_cache .hypothesis .aws-sam build dist test-results
 	find . \( -path ./$(VENV) -o -path ./$(TOOLS) \) -prune -o -name __pycache__ -type d -prune -exec rm -rf {} +
-	if [ -n "$(ALL)" ]; then rm -rf $(VENV) $(TOOLS) .local; fi
+	if [ -n "$(ALL)" ]; then rm -rf $(VENV) $(TOOLS) $(AWS_TOOLS) .local; fi
