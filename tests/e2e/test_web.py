@@ -201,20 +201,32 @@ def test_a_text_file_renamed_jpg_shows_why_it_failed(browser: Browser, local_sta
     screenshot(page, "web-failed-upload")
 
 
-def test_wrong_type_and_oversized_files_are_explained_before_upload(browser: Browser, local_stack) -> None:
-    page = open_page(browser, "phone")
+def test_dropped_files_of_the_wrong_type_or_size_are_explained_before_upload(browser: Browser, local_stack) -> None:
+    page = open_page(browser, "desktop")
     user = new_user("web-rejected")
     sign_in(page, local_stack.web_url, user)
     limit = page.evaluate("fetch('config.json').then(r => r.json()).then(c => c.maxUploadBytes)")
 
-    text_card = upload(page, "notes.txt", b"just text", "text/plain")
+    # Two files dropped at once on the drop zone, as from a file manager.
+    dropped = page.evaluate_handle(
+        """limit => {
+            const files = new DataTransfer();
+            files.items.add(new File(["just text"], "notes.txt", {type: "text/plain"}));
+            files.items.add(new File([new Uint8Array(limit + 1)], "huge.jpg", {type: "image/jpeg"}));
+            return files;
+        }""",
+        limit,
+    )
+    page.locator("#drop-zone").dispatch_event("drop", {"dataTransfer": dropped})
+
+    text_card = page.locator("#results .card").filter(has_text="notes.txt")
     expect(text_card.get_by_role("status")).to_have_text(
         "Not uploaded: text/plain files are not accepted; use JPEG, PNG, WebP, GIF, BMP, TIFF"
     )
-    big_card = upload(page, "huge.jpg", b"\xff" * (limit + 1), "image/jpeg")
-    expect(big_card.get_by_role("status")).to_contain_text("Not uploaded: the file is")
-    expect(big_card.get_by_role("status")).to_contain_text("the limit is")
-
+    big_card = page.locator("#results .card").filter(has_text="huge.jpg")
+    expect(big_card.get_by_role("status")).to_have_text(
+        f"Not uploaded: the file is {limit + 1} bytes; the limit is {limit} bytes"
+    )
     # Nothing reached the API for either file.
     listing = requests.get(f"{local_stack.api_url}/images", headers=local_stack.auth(user), timeout=10).json()
     assert listing["items"] == []

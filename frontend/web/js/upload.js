@@ -32,7 +32,9 @@ export function rejectionReason(file, { maxUploadBytes, acceptedTypes }) {
     return "the file is empty";
   }
   if (file.size > maxUploadBytes) {
-    return `the file is ${formatBytes(file.size)}; the limit is ${formatBytes(maxUploadBytes)}`;
+    let [size, limit] = [formatBytes(file.size), formatBytes(maxUploadBytes)];
+    if (size === limit) [size, limit] = [`${file.size} bytes`, `${maxUploadBytes} bytes`]; // rounding hid the excess
+    return `the file is ${size}; the limit is ${limit}`;
   }
   return null;
 }
