@@ -18,11 +18,15 @@ processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failu
 
 
 @tracer.capture_method
-def record_handler(record: SQSRecord) -> list[dict[str, str]]:
+def record_handler(record: SQSRecord, lambda_context: LambdaContext) -> list[dict[str, str]]:
     receive_count = int(record.attributes.approximate_receive_count or 1)
     processing = idempotent_processing()
     return [
-        processing.process(upload=upload_as_dict(obj), receive_count=receive_count)
+        processing.process(
+            upload=upload_as_dict(obj),
+            receive_count=receive_count,
+            time_left_s=lambda: lambda_context.get_remaining_time_in_millis() / 1000,
+        )
         for obj in objects_from_message(record.body)
     ]
 

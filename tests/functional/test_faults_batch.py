@@ -8,6 +8,7 @@ from fault_endpoint import Answer, ScriptedEndpoint
 from handler_support import REGION, body_of, http_event, jpeg_bytes, sqs_event_from_queue
 
 from imagetagger import services
+from imagetagger.endpoint import MAX_ATTEMPTS
 
 
 @pytest.fixture
@@ -28,8 +29,8 @@ def statuses(api, lambda_context, image_ids) -> list[str]:
 
 def test_only_the_record_whose_endpoint_call_failed_is_retried(endpoint, upload_image, deliver, api, lambda_context):
     image_ids = [upload_image(jpeg_bytes(color=(i * 60, 90, 20))) for i in range(3)]
-    # The second image's call fails on every botocore attempt (1 + 3 retries); the others are answered.
-    endpoint.script.extend([Answer(200)] + [Answer(500)] * 4)
+    # The second image's call fails on every botocore attempt; the others are answered.
+    endpoint.script.extend([Answer(200)] + [Answer(500)] * MAX_ATTEMPTS)
 
     response = deliver()
 

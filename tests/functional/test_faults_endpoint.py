@@ -15,11 +15,12 @@ from fault_endpoint import Answer, ScriptedEndpoint
 from handler_support import REGION, body_of, http_event, jpeg_bytes
 
 from imagetagger import services
+from imagetagger.endpoint import MAX_ATTEMPTS
 from imagetagger_cli.commands.retry import redrive
 from imagetagger_local.config import free_port
 
-# imagetagger.aws sets retries={"max_attempts": 3, "mode": "standard"}: botocore counts retries there, so 1 + 3 calls.
-BOTOCORE_ATTEMPTS = 4
+# Calls of one predict(): imagetagger.aws gives botocore retries={"total_max_attempts": MAX_ATTEMPTS}.
+BOTOCORE_ATTEMPTS = MAX_ATTEMPTS
 
 
 @pytest.fixture

@@ -152,3 +152,17 @@ def test_the_committed_event_tags_its_object(process, api, model, stack, lambda_
     assert process.lambda_handler(event, lambda_context)["batchItemFailures"] == []
     # THEN the image is tagged
     assert _image(api, lambda_context, image_id, user=user_id)[1]["status"] == "TAGGED"
+
+
+def test_a_record_without_time_for_the_model_call_goes_back_to_the_queue(
+    upload_image, process, api, model, stack, lambda_context
+):
+    from handler_support import sqs_event_from_queue
+
+    image_id = upload_image(jpeg_bytes())
+    event = sqs_event_from_queue(boto3.client("sqs", region_name=REGION), stack.queue_url, stack.arns["UploadQueue"])
+    lambda_context.remaining_ms = 3_000  # a batch that already spent its time behind a slow endpoint
+    response = process.lambda_handler(event, lambda_context)
+    assert response["batchItemFailures"] == [{"itemIdentifier": event["Records"][0]["messageId"]}]
+    assert model.requests == []
+    assert _image(api, lambda_context, image_id)[1]["status"] == "PENDING"

@@ -79,7 +79,7 @@ def test_queue_redrives_to_the_dead_letter_queue(aws):
     attributes = sqs.get_queue_attributes(QueueUrl=stack.queue_url, AttributeNames=["All"])["Attributes"]
     redrive = json.loads(attributes["RedrivePolicy"])
     assert redrive == {"deadLetterTargetArn": stack.arns["UploadDeadLetterQueue"], "maxReceiveCount": 5}
-    assert attributes["VisibilityTimeout"] == "360"
+    assert attributes["VisibilityTimeout"] == "540"
 
 
 def test_bucket_gets_cors_public_access_block_and_queue_notification(aws):

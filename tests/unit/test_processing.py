@@ -148,3 +148,14 @@ def test_message_parsing_decodes_keys_and_skips_test_events():
 def test_malformed_messages_are_errors(body):
     with pytest.raises(MalformedEventError):
         objects_from_message(body)
+
+
+def test_no_model_call_without_time_for_it():
+    endpoint = ScriptedEndpoint()
+    s3, repo = MemoryS3({KEY: _jpeg()}), MemoryRepository()
+    processor = ImageProcessor(SETTINGS, s3, repo, endpoint)
+    upload = {"bucket": "bucket", "key": KEY, "etag": "e", "size": 10}
+    with pytest.raises(ModelEndpointError, match="left in this invocation"):
+        processor.process(upload, 1, time_left_s=lambda: 5.0)
+    assert endpoint.batches == []
+    assert processor.process(upload, 1, time_left_s=lambda: 600.0)["status"] == "TAGGED"

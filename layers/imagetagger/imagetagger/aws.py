@@ -13,6 +13,8 @@ from typing import Any
 import boto3
 from botocore.config import Config
 
+from imagetagger.endpoint import CONNECT_TIMEOUT_S, MAX_ATTEMPTS
+
 
 @functools.cache
 def s3_client() -> Any:
@@ -35,7 +37,11 @@ def dynamodb_client() -> Any:
 @functools.cache
 def sagemaker_runtime_client(timeout_s: float) -> Any:
     # Serverless endpoints cold-start slowly; botocore's standard retry mode backs off on throttling and 5xx.
-    config = Config(connect_timeout=5, read_timeout=timeout_s, retries={"max_attempts": 3, "mode": "standard"})
+    config = Config(
+        connect_timeout=CONNECT_TIMEOUT_S,
+        read_timeout=timeout_s,
+        retries={"total_max_attempts": MAX_ATTEMPTS, "mode": "standard"},  # first call included
+    )
     return boto3.client("sagemaker-runtime", config=config)
 
 

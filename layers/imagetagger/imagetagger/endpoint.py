@@ -14,6 +14,15 @@ from imagetagger.errors import InvalidImageError, ModelEndpointError
 from imagetagger.tags import Tag
 
 NPY_CONTENT_TYPE = "application/x-npy"
+# One call may take this many attempts of (connect + read timeout): the processing function keeps that much time in
+# hand before it calls, so a slow endpoint fails a record instead of timing out the whole batch.
+MAX_ATTEMPTS = 3
+CONNECT_TIMEOUT_S = 5.0
+
+
+def call_budget_s(read_timeout_s: float) -> float:
+    """The longest one predict() can take with the client from imagetagger.aws."""
+    return MAX_ATTEMPTS * (CONNECT_TIMEOUT_S + read_timeout_s)
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any
 from urllib.parse import unquote_plus
@@ -21,7 +22,7 @@ from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from botocore.exceptions import ClientError
 
-from imagetagger.endpoint import EndpointClient
+from imagetagger.endpoint import EndpointClient, call_budget_s
 from imagetagger.errors import ImageTaggerError, InvalidImageError, ModelEndpointError, NotFoundError
 from imagetagger.models import parse_upload_key
 from imagetagger.preprocessing import DEFAULT_SIZE, decode_image, prepare
@@ -76,11 +77,13 @@ class ImageProcessor:
         self.repo = repo
         self.endpoint = endpoint
 
-    def process(self, upload: dict[str, Any], receive_count: int = 1) -> dict[str, str]:
+    def process(
+        self, upload: dict[str, Any], receive_count: int = 1, time_left_s: Callable[[], float] | None = None
+    ) -> dict[str, str]:
         """Tag one object (`upload` is an UploadedObject as a dict: the idempotency key is bucket/key/etag).
 
         Returns {"image_id", "status"}; raises (ModelEndpointError, or any unexpected error) when SQS should deliver
-        the message again.
+        the message again. `time_left_s` (the invocation's remaining seconds) guards the endpoint call.
         """
         obj = UploadedObject(**upload)
         parsed = parse_upload_key(obj.key)
@@ -89,7 +92,7 @@ class ImageProcessor:
             return {"image_id": "", "status": "IGNORED"}
         user_id, image_id = parsed
         try:
-            return self._tag(obj, user_id, image_id, receive_count)
+            return self._tag(obj, user_id, image_id, receive_count, time_left_s)
         except Exception as exc:
             # Retried by SQS; on the last receive the image must not stay PENDING, whatever went wrong.
             if receive_count >= self.settings.max_receives:
@@ -101,7 +104,14 @@ class ImageProcessor:
                 self._fail(user_id, image_id, message, reason)
             raise
 
-    def _tag(self, obj: UploadedObject, user_id: str, image_id: str, receive_count: int) -> dict[str, str]:
+    def _tag(
+        self,
+        obj: UploadedObject,
+        user_id: str,
+        image_id: str,
+        receive_count: int,
+        time_left_s: Callable[[], float] | None,
+    ) -> dict[str, str]:
         try:
             self.repo.get(user_id, image_id)
         except NotFoundError:
@@ -111,6 +121,10 @@ class ImageProcessor:
             return {"image_id": image_id, "status": "IGNORED"}
         try:
             pixels = self._read_and_prepare(obj)
+            budget = call_budget_s(self.settings.endpoint_timeout_s)
+            if time_left_s is not None and time_left_s() < budget:
+                # A batch behind a slow endpoint: give this record back to SQS rather than time out the invocation.
+                raise ModelEndpointError(f"less than {budget:.0f} s left in this invocation for the model call")
             started = time.perf_counter()
             prediction = self.endpoint.predict(pixels[np.newaxis])[0]
             # As the function sees it: network, cold start and botocore retries included (SageMaker's own is not).

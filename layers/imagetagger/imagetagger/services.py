@@ -64,8 +64,10 @@ def idempotent_processing() -> IdempotentProcessing:
     )
 
     @idempotent_function(data_keyword_argument="upload", persistence_store=persistence, config=config)
-    def process_upload(upload: dict[str, Any], receive_count: int) -> dict[str, str]:
-        return processor.process(upload, receive_count)
+    def process_upload(
+        upload: dict[str, Any], receive_count: int, time_left_s: Callable[[], float] | None = None
+    ) -> dict[str, str]:
+        return processor.process(upload, receive_count, time_left_s)
 
     return IdempotentProcessing(process=process_upload, config=config)
 
