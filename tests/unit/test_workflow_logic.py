@@ -157,3 +157,19 @@ def test_import_plan_skips_journal_entries_and_in_folder_duplicates(tmp_path):
     resumed = plan_import(sorted(tmp_path.glob("*.jpg")), Journal.load(tmp_path / "journal.json"))
     assert [p.name for p in resumed.to_upload.values()] == ["c.jpg"]
     assert resumed.already_uploaded == 3  # a, its copy and b
+
+
+# ------------------------------------------------------------------------------------------------------- restarts
+
+
+def test_a_promoted_model_is_what_the_stack_serves_after_a_restart(tmp_path):
+    from imagetagger_workflow.local_target import promoted_model_dir
+
+    assert promoted_model_dir(tmp_path) is None  # nothing promoted: the stack's default model
+    model = tmp_path / "models" / "v2"
+    model.mkdir(parents=True)
+    (tmp_path / "models" / "serving.json").write_text(json.dumps({"model_dir": str(model)}))
+    assert promoted_model_dir(tmp_path) is None  # an incomplete folder is never served
+    (model / "model.onnx").write_bytes(b"graph")
+    (model / "model.json").write_text("{}")
+    assert promoted_model_dir(tmp_path) == model

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -107,3 +108,12 @@ class LocalTarget:
         if response.status_code != 200:
             raise RuntimeError(f"the endpoint refused the new model: {response.status_code} {response.text}")
         return response.json()
+
+
+def promoted_model_dir(state_dir: Path) -> Path | None:
+    """The model `imagetagger pipeline run` last promoted in this state folder, if it is still there."""
+    pointer = state_dir / "models" / "serving.json"
+    if not pointer.exists():
+        return None
+    model_dir = Path(json.loads(pointer.read_text())["model_dir"])
+    return model_dir if (model_dir / "model.onnx").exists() and (model_dir / "model.json").exists() else None

@@ -50,6 +50,11 @@ def run(args: argparse.Namespace) -> int:
         moto=args.moto_port, s3=args.s3_port, endpoint=args.endpoint_port, api=args.api_port, web=args.web_port
     )
     overrides = {"model_dir": args.model_dir.resolve()} if args.model_dir else {}
+    if not overrides:  # a model promoted by `imagetagger pipeline run` keeps serving after a restart
+        from imagetagger_workflow.local_target import promoted_model_dir
+
+        promoted = promoted_model_dir(args.state_dir.resolve())
+        overrides = {"model_dir": promoted} if promoted else {}
     config = LocalConfig(
         ports=ports, state_dir=args.state_dir.resolve(), snapshot_interval_s=args.snapshot_interval, **overrides
     )
