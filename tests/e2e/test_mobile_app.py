@@ -150,6 +150,11 @@ def test_sign_in_pick_a_photo_upload_and_see_its_tags(phone_page: Page, local_st
     expect(phone_page.get_by_text(f"{round(best.confidence * 100)}%", exact=True).first).to_be_visible()
     screenshot(phone_page, "mobile-tagged")
 
+    # The quick path tags the same photo again without storing it: same best tag, still one image in the gallery.
+    phone_page.get_by_role("button", name="Quick tag").click()
+    expect(phone_page.get_by_text("Tagged (not stored)", exact=True)).to_be_visible(timeout=TAGGING_TIMEOUT_MS)
+    expect(phone_page.get_by_text(best.name, exact=True).first).to_be_visible()
+
     phone_page.get_by_role("tab", name="Gallery").click()
     expect(phone_page.get_by_role("checkbox", name=f"{best.name} (1)")).to_be_visible()  # a tag-count chip
     expect(phone_page.get_by_text("1 image(s) in total")).to_be_visible()

@@ -6,11 +6,14 @@ it, on a desktop and on a phone-sized screen. The tests save screenshots of the 
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
 import math
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import pytest
 import requests
@@ -291,3 +294,42 @@ def test_the_pages_tag_vocabulary_is_the_apis(browser: Browser, local_stack) -> 
     page.goto(local_stack.web_url)
     names = page.evaluate("import('./js/vocabulary.js').then(module => module.COCO_CATEGORIES)")
     assert names == list(COCO_PARENTS)
+
+
+def test_cognito_mode_signs_in_with_the_authorization_code_and_pkce(browser: Browser, local_stack) -> None:
+    """AWS mode against a stand-in for Cognito's hosted UI (Playwright answers its two URLs): the page must send the
+    OAuth parameters Cognito needs, prove the PKCE verifier, and then use the token it got on the real API."""
+    page = open_page(browser, "desktop")
+    user = new_user("web-cognito")
+    domain = "imagetagger-test.auth.us-east-1.amazoncognito.com"
+    config = {"apiBaseUrl": local_stack.api_url, "authMode": "cognito", "cognito": {"domain": domain, "clientId": "c1"}}
+    page.route("**/config.json", lambda route: route.fulfill(json=config))
+    seen: dict[str, str] = {}
+
+    def authorize(route) -> None:
+        query = dict(parse_qsl(urlsplit(route.request.url).query))
+        seen.update(query)
+        location = f"{query['redirect_uri']}?{urlencode({'code': 'code-1', 'state': query['state']})}"
+        route.fulfill(status=302, headers={"Location": location})
+
+    def token(route) -> None:
+        form = dict(parse_qsl(route.request.post_data or ""))
+        challenge = base64.urlsafe_b64encode(hashlib.sha256(form["code_verifier"].encode()).digest()).rstrip(b"=")
+        assert challenge.decode() == seen["code_challenge"], "the PKCE verifier does not match its challenge"
+        assert (form["grant_type"], form["code"], form["client_id"]) == ("authorization_code", "code-1", "c1")
+        route.fulfill(
+            json={"access_token": local_stack.token(user), "token_type": "Bearer", "expires_in": 3600},
+            headers={"Access-Control-Allow-Origin": "*"},
+        )
+
+    page.route(f"https://{domain}/oauth2/authorize*", authorize)
+    page.route(f"https://{domain}/oauth2/token", token)
+
+    page.goto(local_stack.web_url)
+    page.get_by_role("button", name="Sign in").click()
+
+    expect(page.get_by_text(f"Signed in as {user}")).to_be_visible()
+    assert seen["response_type"] == "code" and seen["code_challenge_method"] == "S256" and seen["client_id"] == "c1"
+    assert seen["redirect_uri"].rstrip("/") == local_stack.web_url
+    assert "code=" not in page.url  # the one-time code is removed from the address bar
+    expect(page.locator("#gallery-status")).to_have_text("No images in total yet.")  # the API accepted the token
