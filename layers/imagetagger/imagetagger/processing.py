@@ -66,7 +66,7 @@ def objects_from_message(body: str) -> list[UploadedObject]:
             for record in document["Records"]
             if str(record.get("eventName", "")).startswith("ObjectCreated")
         ]
-    except (KeyError, TypeError, ValueError) as exc:
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:  # AttributeError: a key that is not a string
         raise MalformedEventError(f"the message is not an S3 event: {exc}") from exc
 
 
