@@ -16,7 +16,7 @@ from handler_support import REGION, body_of, http_event, jpeg_bytes
 
 from imagetagger import services
 from imagetagger.endpoint import MAX_ATTEMPTS
-from imagetagger_cli.commands.retry import redrive
+from imagetagger_cli.commands.retry import redrive, requeue_failed
 from imagetagger_local.config import free_port
 
 # Calls of one predict(): imagetagger.aws gives botocore retries={"total_max_attempts": MAX_ATTEMPTS}.
@@ -97,6 +97,40 @@ def test_endpoint_down_ends_failed_retriable_in_the_dlq_and_retry_requeues_it(
     assert (image["status"], image["error"], [t["name"] for t in image["tags"]]) == ("TAGGED", None, ["dog"])
 
 
+def test_failed_images_are_requeued_even_when_their_dead_letter_message_is_gone(
+    stack, upload_image, deliver, api, lambda_context, monkeypatch
+):
+    # GIVEN an image FAILED "retry later" whose dead-letter message was lost (retention, or a local restart)
+    port = free_port()
+    monkeypatch.setenv("AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME", f"http://127.0.0.1:{port}")
+    services.reset()
+    image_id = upload_image(jpeg_bytes())
+    bad_file = upload_image(b"not an image at all")  # FAILED for good: must not be re-queued
+    for _ in range(int(stack.environment["MAX_RECEIVES"])):
+        deliver()
+    sqs = boto3.client("sqs", region_name=REGION)
+    sqs.receive_message(QueueUrl=stack.queue_url, VisibilityTimeout=0)  # moves it to the dead-letter queue...
+    sqs.purge_queue(QueueUrl=stack.dead_letter_queue_url)  # ... where it is lost
+    assert _depth(sqs, stack.queue_url) == 0
+    assert image_status(api, lambda_context, image_id)["status"] == "FAILED"
+    assert image_status(api, lambda_context, bad_file)["status"] == "FAILED"
+
+    # WHEN the endpoint is back and `imagetagger retry --failed` scans for retriable failures
+    server = ScriptedEndpoint(port).start()
+    try:
+        images = boto3.resource("dynamodb", region_name=REGION).Table(stack.physical_ids["ImagesTable"])
+        s3 = boto3.client("s3", region_name=REGION)
+        moved = requeue_failed(images, s3, sqs, stack.bucket, stack.queue_url, limit=100)
+        assert moved.image_ids == [image_id]
+        assert deliver()["batchItemFailures"] == []
+    finally:
+        server.close()
+
+    # THEN it is tagged; the bad file stays FAILED with its own reason
+    assert image_status(api, lambda_context, image_id)["status"] == "TAGGED"
+    assert "not a supported image" in image_status(api, lambda_context, bad_file)["error"]
+
+
 def _depth(sqs, queue_url: str) -> int:
     attributes = sqs.get_queue_attributes(
         QueueUrl=queue_url, AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
@@ -114,7 +148,7 @@ def test_retry_command_reports_what_it_moved_as_json(stack, capsys):
     assert moved.image_ids == ["0123456789abcdef0123456789abcdef"]
     # The command itself, pointed at an address where no stack runs, says so instead of a traceback.
     assert main(["retry", "--moto-url", f"http://127.0.0.1:{free_port()}"]) == 1
-    assert "cannot reach the queues" in json.loads(capsys.readouterr().out)["error"]
+    assert "cannot reach the stack" in json.loads(capsys.readouterr().out)["error"]
 
 
 def test_operators_see_latency_failures_and_the_image_id_in_metrics_and_logs(
