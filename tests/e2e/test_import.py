@@ -57,3 +57,15 @@ def test_the_same_photo_twice_in_a_folder_is_uploaded_once(local_stack, tmp_path
     code, summary = _import(local_stack, "dedup-user", tmp_path)
     assert code == 0, summary
     assert summary["uploaded"] == 1 and summary["duplicates_in_folder"] == 1 and summary["tagged"] == 1
+
+
+def test_models_command_reads_the_registry_through_the_api(local_stack):
+    command = [
+        sys.executable, "-m", "imagetagger_cli.main", "models", "--json",
+        "--api-url", local_stack.api_url, "--user", "models-reader", "--state-dir", str(local_stack.state_dir),
+    ]  # fmt: skip
+    result = subprocess.run(command, capture_output=True, text=True, timeout=120, cwd=ROOT)
+    assert result.returncode == 0, result.stdout + result.stderr[-2000:]
+    body = json.loads(result.stdout)
+    assert set(body) == {"models", "serving"}
+    assert all({"model_version", "status", "serving", "metrics"} <= set(model) for model in body["models"])
