@@ -33,6 +33,7 @@ def _local_stack_process_class():
     """tests/e2e/conftest.py's LocalStackProcess (loaded by path: several conftest modules share that name)."""
     spec = importlib.util.spec_from_file_location("e2e_stack_fixture", Path(__file__).with_name("conftest.py"))
     module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up there
     spec.loader.exec_module(module)
     return module.LocalStackProcess
 
