@@ -191,3 +191,27 @@ def test_a_new_endpoint_that_fails_is_a_failure(sfn):
     assert described["status"] == "FAILED"
     assert entered[-4:] == ["EndpointReady", "EndpointNotUpdated", "RecordFailure", "Failed"]
     assert "is Failed on configuration it-20261129-120000-abcd" in described["cause"]
+
+
+# --------------------------------------------------------------------------------------------- bulk tagging
+BULK = STATEMACHINE_DIR / "bulk_tag.asl.json"
+
+
+def test_bulk_definition_is_wired_reachable_and_catches_everything():
+    provided = set(definition_substitutions("BulkTagStateMachine"))
+    assert placeholders(BULK) == provided
+    definition = render(BULK, {name: f"resolved-{name}" for name in provided})
+    assert reachable(definition) == set(definition["States"])
+    tag_objects = definition["States"]["TagObjects"]
+    assert reachable(tag_objects["ItemProcessor"]) == set(tag_objects["ItemProcessor"]["States"])
+    for name, state in iter_states(definition["States"]):
+        if state["Type"] in ("Task", "Map"):
+            assert any("States.ALL" in c["ErrorEquals"] for c in state.get("Catch", [])), name
+
+
+def test_bulk_tagging_is_a_distributed_map_over_an_s3_prefix_with_bounded_concurrency():
+    tag_objects = render(BULK, {n: "x" for n in placeholders(BULK)})["States"]["TagObjects"]
+    assert tag_objects["ItemProcessor"]["ProcessorConfig"]["Mode"] == "DISTRIBUTED"
+    assert tag_objects["ItemReader"]["Resource"] == "arn:aws:states:::s3:listObjectsV2"
+    assert "Prefix.$" in tag_objects["ItemReader"]["Parameters"]
+    assert 1 <= tag_objects["MaxConcurrency"] <= 50 and tag_objects["ToleratedFailurePercentage"] < 100
