@@ -26,7 +26,7 @@ IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".gif", ".bmp", ".tif", ".ti
 FINISHED = ("TAGGED", "FAILED")
 
 
-class ImportError_(RuntimeError):  # noqa: N801 - `ImportError` is a builtin
+class ImportFailedError(RuntimeError):
     """The API refused or did not answer; the message is for the user."""
 
 
@@ -97,9 +97,10 @@ class ApiClient:
         try:
             posted = requests.post(form["url"], data=form["fields"], files={"file": (path.name, data)}, timeout=120)
         except requests.RequestException as exc:
-            raise ImportError_(f"{path.name}: the upload did not complete ({type(exc).__name__})") from exc
+            raise ImportFailedError(f"{path.name}: the upload did not complete ({type(exc).__name__})") from exc
         if posted.status_code not in (200, 201, 204):
-            raise ImportError_(f"{path.name}: storage refused the file: HTTP {posted.status_code} {posted.text[:200]}")
+            detail = f"HTTP {posted.status_code} {posted.text[:200]}"
+            raise ImportFailedError(f"{path.name}: storage refused the file: {detail}")
         return str(ticket["image_id"])
 
     def status(self, image_id: str) -> str:
@@ -109,13 +110,13 @@ class ApiClient:
         try:
             response = getattr(self.session, method)(f"{self.api_url}{path}", timeout=60, **kwargs)
         except requests.RequestException as exc:
-            raise ImportError_(f"the API at {self.api_url} did not answer ({type(exc).__name__})") from exc
+            raise ImportFailedError(f"the API at {self.api_url} did not answer ({type(exc).__name__})") from exc
         if not response.ok:
             try:
                 message = response.json().get("message", response.text)
             except ValueError:
                 message = response.text
-            raise ImportError_(f"{method.upper()} {path}: HTTP {response.status_code}: {str(message)[:300]}")
+            raise ImportFailedError(f"{method.upper()} {path}: HTTP {response.status_code}: {str(message)[:300]}")
         return response.json()
 
 
@@ -146,7 +147,7 @@ def upload_all(
             digest, path = futures[future]
             try:
                 image_id = future.result()
-            except (ImportError_, OSError) as exc:
+            except (ImportFailedError, OSError) as exc:
                 result.errors.append(str(exc))
             else:
                 journal.record(digest, {"image_id": image_id, "file": str(path), "status": "UPLOADED"})

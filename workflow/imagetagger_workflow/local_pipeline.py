@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from imagetagger.errors import NotFoundError
 from imagetagger.model_registry import ModelStatus, ModelVersion
 from imagetagger.modelspec import load_model_spec
 from imagetagger_workflow.gate import decide
@@ -153,10 +154,10 @@ def serving_model_dir(target: LocalTarget, options: PipelineOptions) -> Path:
     version = target.serving_version()
     try:
         known = target.registry.get(version)
-        if known.artifact and Path(known.artifact).is_dir():
-            return Path(known.artifact)
-    except Exception:  # noqa: S110 - not registered yet: fall back to the folder the stack was started with
-        pass
+    except NotFoundError:  # not registered yet: the folder the stack was started with
+        known = None
+    if known is not None and known.artifact and Path(known.artifact).is_dir():
+        return Path(known.artifact)
     if load_model_spec(options.serving_model_dir).model_version != version:
         raise StepFailedError(
             "evaluate",

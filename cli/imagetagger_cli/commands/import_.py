@@ -57,7 +57,7 @@ def run(args: argparse.Namespace) -> int:
 
     from imagetagger_workflow.importer import (
         ApiClient,
-        ImportError_,
+        ImportFailedError,
         Journal,
         image_files,
         plan_import,
@@ -87,7 +87,7 @@ def run(args: argparse.Namespace) -> int:
         with tqdm(total=waiting, unit="image", desc="tagging", file=sys.stderr) as bar:
             try:
                 wait_for_tags(client, journal, result, args.timeout, on_finished=bar.update)
-            except ImportError_ as exc:
+            except ImportFailedError as exc:
                 result.errors.append(str(exc))
     summary = {"files": len(files), **result.to_dict(), "journal": str(journal.path)}
     if args.json:
