@@ -57,7 +57,8 @@ def test_get_image_returns_status_tags_and_model(api, tagged, lambda_context):
     status, body = _call(api, lambda_context, http_event("api/get_image.json", image_id=tagged[1]))
     assert status == 200
     assert set(body) == {
-        "image_id", "filename", "status", "tags", "model_version", "error", "created_at", "corrections"
+        "image_id", "filename", "status", "tags", "model_version", "error", "created_at", "corrections", "retriable",
+        "thumbnail_url",
     }  # fmt: skip
     assert body["status"] == "TAGGED"
     assert [t["name"] for t in body["tags"]] == ["person", "dog"]
@@ -192,6 +193,7 @@ def test_openapi_route_serves_the_committed_document(api, lambda_context):
         "/health",
         "/openapi.json",
         "/images/{image_id}/tags",
+        "/images/{image_id}/retry",
         "/models",
     }
 

@@ -48,7 +48,7 @@ class MemoryRepository:
         self.tagged.append((image_id, tags, model_version))
         return self.exists
 
-    def mark_failed(self, user_id, image_id, reason):
+    def mark_failed(self, user_id, image_id, reason, retriable=False):
         self.failed.append((image_id, reason))
         return self.exists
 

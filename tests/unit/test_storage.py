@@ -49,6 +49,7 @@ def test_pending_image_reads_back_without_tags(repo):
         "error": None,
         "created_at": "2026-01-01T00:00:00Z",
         "corrections": None,
+        "retriable": False,
     }
 
 
@@ -136,6 +137,28 @@ def test_failed_image_keeps_its_reason(repo):
     assert repo.mark_failed("alice", image_id, "the file is empty")
     record = repo.get("alice", image_id)
     assert (record.status, record.error) == (ImageStatus.FAILED, "the file is empty")
+    assert record.to_api()["retriable"] is False
+
+
+def test_a_retriable_failure_can_be_retried_once(repo):
+    image_id = _pending(repo)
+    assert repo.mark_failed("alice", image_id, "the model endpoint was unavailable; retry later", retriable=True)
+    assert repo.get("alice", image_id).to_api()["retriable"] is True
+    assert repo.mark_retrying("alice", image_id)
+    record = repo.get("alice", image_id)
+    assert (record.status, record.error, record.retriable) == (ImageStatus.PENDING, None, False)
+    assert repo.mark_retrying("alice", image_id) is False  # a second retry at the same time finds it PENDING
+
+
+def test_failures_recorded_before_the_flag_are_retriable_when_their_reason_says_so(repo):
+    image_id = _pending(repo)
+    repo.images.update_item(
+        Key={"user_id": "alice", "image_id": image_id},
+        UpdateExpression="SET #s = :f, #e = :e",
+        ExpressionAttributeNames={"#s": "status", "#e": "error"},
+        ExpressionAttributeValues={":f": "FAILED", ":e": "the model endpoint was unavailable; retry later (x)"},
+    )
+    assert repo.get("alice", image_id).retriable is True
 
 
 def test_list_images_newest_first_with_pagination(repo):

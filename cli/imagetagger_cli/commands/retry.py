@@ -22,8 +22,7 @@ from urllib.parse import unquote_plus
 RECEIVE_BATCH = 10
 # Long enough to copy one batch; a message whose copy failed reappears in the dead-letter queue by itself.
 MOVE_VISIBILITY_S = 60
-# What imagetagger.processing writes into `error` when a failure is worth retrying (endpoint down, unexpected error).
-RETRIABLE_MARK = "retry later"
+RETRIABLE_MARK = "retry later"  # imagetagger.models.RETRIABLE_MARK, without importing the layer at start-up
 
 
 @dataclass
@@ -80,26 +79,23 @@ def redrive(sqs: Any, dead_letter_queue_url: str, queue_url: str, limit: int) ->
 def requeue_failed(images: Any, s3: Any, sqs: Any, bucket: str, queue_url: str, limit: int) -> RedriveResult:
     """Send a fresh S3 notification for each image FAILED with a retriable reason whose upload still exists."""
     from boto3.dynamodb.conditions import Attr
-    from botocore.exceptions import ClientError
 
-    from imagetagger.models import upload_key
-    from imagetagger_local.s3_events import object_created_event
+    from imagetagger.requeue import requeue_upload
 
     result = RedriveResult()
+    # `retriable` is on every failure recorded since the flag exists; older records only said so in `error`.
+    retriable = Attr("retriable").eq(True) | (Attr("retriable").not_exists() & Attr("error").contains(RETRIABLE_MARK))
     scan: dict[str, Any] = {
-        "FilterExpression": Attr("status").eq("FAILED") & Attr("error").contains(RETRIABLE_MARK),
+        "FilterExpression": Attr("status").eq("FAILED") & retriable,
         "ProjectionExpression": "user_id, image_id",
     }
     while result.requeued < limit:
         page = images.scan(**scan)
         for item in page.get("Items", []):
-            key = upload_key(item["user_id"], item["image_id"])
-            try:
-                head = s3.head_object(Bucket=bucket, Key=key)
-            except ClientError:
+            # The same re-queueing as POST /images/{image_id}/retry, minus the PENDING mark: the worker sets the
+            # outcome, and the user still sees why it failed until then.
+            if not requeue_upload(s3, sqs, bucket, queue_url, item["user_id"], item["image_id"]):
                 continue  # the object is gone (deleted meanwhile): nothing to tag
-            event = object_created_event(bucket, key, head["ContentLength"], head["ETag"].strip('"'))
-            sqs.send_message(QueueUrl=queue_url, MessageBody=json.dumps(event))
             result.requeued += 1
             result.image_ids.append(item["image_id"])
             if result.requeued >= limit:

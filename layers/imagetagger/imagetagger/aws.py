@@ -35,6 +35,11 @@ def dynamodb_client() -> Any:
 
 
 @functools.cache
+def sqs_client() -> Any:
+    return boto3.client("sqs")
+
+
+@functools.cache
 def sagemaker_runtime_client(timeout_s: float) -> Any:
     # Serverless endpoints cold-start slowly; botocore's standard retry mode backs off on throttling and 5xx.
     config = Config(
@@ -45,7 +50,7 @@ def sagemaker_runtime_client(timeout_s: float) -> Any:
     return boto3.client("sagemaker-runtime", config=config)
 
 
-_FACTORIES = (s3_client, dynamodb_resource, dynamodb_client, sagemaker_runtime_client)
+_FACTORIES = (s3_client, dynamodb_resource, dynamodb_client, sqs_client, sagemaker_runtime_client)
 
 
 def reset_clients() -> None:

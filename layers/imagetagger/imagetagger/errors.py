@@ -47,3 +47,9 @@ class ConflictError(ImageTaggerError):
     """The request is valid but the resource is not in a state that allows it (e.g. correcting a PENDING image)."""
 
     status_code = 409
+
+
+class QueueUnavailableError(ImageTaggerError):
+    """The processing queue refused a message (throttled, or briefly unreachable); retriable by the caller."""
+
+    status_code = 503

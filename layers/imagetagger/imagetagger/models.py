@@ -11,6 +11,9 @@ from typing import Any
 from imagetagger.tags import Tag
 
 IMAGE_ID_PATTERN = r"^[0-9a-f]{32}$"
+# What processing writes into `error` when a failure is worth retrying; records from before the `retriable` flag
+# existed are read by it.
+RETRIABLE_MARK = "retry later"
 
 
 class ImageStatus(StrEnum):
@@ -50,6 +53,8 @@ class ImageRecord:
     error: str | None = None
     # The user's tag corrections ({confirmed, rejected, added, updated_at}; see imagetagger.corrections), if any.
     corrections: dict[str, Any] | None = None
+    # FAILED only: True when trying again may succeed (the endpoint was down), False for a file that will never tag.
+    retriable: bool = False
 
     @classmethod
     def from_item(cls, item: dict[str, Any]) -> ImageRecord:
@@ -68,6 +73,7 @@ class ImageRecord:
             model_version=item.get("model_version"),
             error=item.get("error"),
             corrections=item.get("corrections"),
+            retriable=_retriable(item),
         )
 
     def to_item(self) -> dict[str, Any]:
@@ -94,6 +100,7 @@ class ImageRecord:
             "error": self.error,
             "created_at": self.created_at,
             "corrections": self._corrections_api(),
+            "retriable": self.status == ImageStatus.FAILED and self.retriable,
         }
 
     def _corrections_api(self) -> dict[str, Any] | None:
@@ -104,6 +111,13 @@ class ImageRecord:
 
         correction = Correction.from_item(self.corrections)
         return {**correction.to_item(), "labels": correction.labels([tag["name"] for tag in self.tags])}
+
+
+def _retriable(item: dict[str, Any]) -> bool:
+    if "retriable" in item:
+        return bool(item["retriable"])
+    # Written before the flag existed: the reason said so.
+    return item.get("status") == ImageStatus.FAILED.value and RETRIABLE_MARK in str(item.get("error") or "")
 
 
 @dataclass

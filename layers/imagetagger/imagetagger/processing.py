@@ -101,7 +101,7 @@ class ImageProcessor:
                 else:
                     message, reason = "tagging failed unexpectedly; retry later", "unexpected"
                     logger.exception("tagging failed on the last receive", extra={"image_id": image_id})
-                self._fail(user_id, image_id, message, reason)
+                self._fail(user_id, image_id, message, reason, retriable=True)
             raise
 
     def _tag(
@@ -164,9 +164,9 @@ class ImageProcessor:
             raise InvalidImageError(f"the file is larger than {limit} bytes")
         return prepare(decode_image(data), DEFAULT_SIZE)
 
-    def _fail(self, user_id: str, image_id: str, message: str, reason: str) -> dict[str, str]:
+    def _fail(self, user_id: str, image_id: str, message: str, reason: str, retriable: bool = False) -> dict[str, str]:
         metrics.add_metric(name=f"ImagesFailed_{reason}", unit=MetricUnit.Count, value=1)
-        written = self.repo.mark_failed(user_id, image_id, message)
+        written = self.repo.mark_failed(user_id, image_id, message, retriable=retriable)
         logger.info("image failed", extra={"image_id": image_id, "reason": message, "written": written})
         return {"image_id": image_id, "status": "FAILED" if written else "IGNORED"}
 

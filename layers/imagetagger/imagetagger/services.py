@@ -29,6 +29,7 @@ class Services:
     repo: ImageRepository
     s3: Any
     endpoint: EndpointClient
+    sqs: Any  # the retry route re-queues uploads
 
 
 @functools.cache
@@ -39,6 +40,7 @@ def services() -> Services:
         repo=ImageRepository.from_names(aws.dynamodb_resource(), settings.images_table, settings.tags_table),
         s3=aws.s3_client(),
         endpoint=EndpointClient(settings.endpoint_name, aws.sagemaker_runtime_client(settings.endpoint_timeout_s)),
+        sqs=aws.sqs_client(),
     )
 
 

@@ -32,6 +32,10 @@ class Settings:
     tag_now_max_bytes: int = TAG_NOW_MAX_BYTES
     # The model registry (GET /models, the training workflow); empty where a deployment has none.
     models_table: str = ""
+    # The processing queue, for POST /images/{id}/retry; empty where a function does not re-queue.
+    upload_queue_url: str = ""
+    # Lifetime of the presigned GET URLs of a user's own photos (thumbnails in GET /images): a page load's worth.
+    download_url_expires_s: int = 900
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -56,6 +60,7 @@ class Settings:
             pending_ttl_s=_positive_int(env, "PENDING_TTL_S", cls.pending_ttl_s),
             endpoint_timeout_s=float(_positive_int(env, "ENDPOINT_TIMEOUT_S", int(cls.endpoint_timeout_s))),
             models_table=env.get("MODELS_TABLE", ""),
+            upload_queue_url=env.get("UPLOAD_QUEUE_URL", ""),
         )
 
 

@@ -156,7 +156,7 @@ class ImageRepository:
                     "TableName": self.images.name,
                     "Key": {"user_id": user_id, "image_id": image_id},
                     "UpdateExpression": "SET #status = :tagged, tags = :tags, model_version = :version, "
-                    "updated_at = :now, revision = :next REMOVE expires_at, #error",
+                    "updated_at = :now, revision = :next REMOVE expires_at, #error, retriable",
                     # Optimistic lock: nobody re-tagged or deleted the image since we read it.
                     "ConditionExpression": "attribute_exists(image_id) AND revision = :revision"
                     if "revision" in item
@@ -189,16 +189,38 @@ class ImageRepository:
             operations.append({"Delete": {"TableName": self.tags.name, "Key": tag_row_key(user_id, name, image_id)}})
         client.transact_write_items(TransactItems=operations)
 
-    def mark_failed(self, user_id: str, image_id: str, reason: str) -> bool:
-        """Record why tagging failed; False when the image is gone or already TAGGED (a late duplicate must not
-        overwrite good tags)."""
+    def mark_failed(self, user_id: str, image_id: str, reason: str, retriable: bool = False) -> bool:
+        """Record why tagging failed and whether trying again may help; False when the image is gone or already
+        TAGGED (a late duplicate must not overwrite good tags)."""
         try:
             self.images.update_item(
                 Key={"user_id": user_id, "image_id": image_id},
-                UpdateExpression="SET #status = :failed, #error = :reason, updated_at = :now REMOVE expires_at",
+                UpdateExpression="SET #status = :failed, #error = :reason, retriable = :retriable, updated_at = :now "
+                "REMOVE expires_at",
                 ConditionExpression=Attr("image_id").exists() & Attr("status").ne(ImageStatus.TAGGED.value),
                 ExpressionAttributeNames={"#status": "status", "#error": "error"},
-                ExpressionAttributeValues={":failed": ImageStatus.FAILED.value, ":reason": reason, ":now": _now_iso()},
+                ExpressionAttributeValues={
+                    ":failed": ImageStatus.FAILED.value,
+                    ":reason": reason,
+                    ":retriable": retriable,
+                    ":now": _now_iso(),
+                },
+            )
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
+
+    def mark_retrying(self, user_id: str, image_id: str) -> bool:
+        """FAILED -> PENDING for a retry; False when the image is gone or no longer FAILED (someone retried first)."""
+        try:
+            self.images.update_item(
+                Key={"user_id": user_id, "image_id": image_id},
+                UpdateExpression="SET #status = :pending, updated_at = :now REMOVE #error, retriable",
+                ConditionExpression=Attr("image_id").exists() & Attr("status").eq(ImageStatus.FAILED.value),
+                ExpressionAttributeNames={"#status": "status", "#error": "error"},
+                ExpressionAttributeValues={":pending": ImageStatus.PENDING.value, ":now": _now_iso()},
             )
         except ClientError as exc:
             if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":

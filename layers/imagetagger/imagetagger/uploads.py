@@ -96,6 +96,21 @@ def create_upload(
     )
 
 
+def download_url(record: ImageRecord, *, settings: Settings, s3: Any) -> str | None:
+    """A short-lived presigned GET of the record's own upload (a thumbnail source for the page), or None while there
+    is nothing to show: still PENDING (the object may not exist yet) or FAILED as a file that is not an image."""
+    if record.status == ImageStatus.PENDING or (record.status == ImageStatus.FAILED and not record.retriable):
+        return None
+    # Signing is local computation (no S3 call); the key comes from the record, i.e. from the caller's own user id.
+    return str(
+        s3.generate_presigned_url(
+            "get_object",
+            Params={"Bucket": settings.upload_bucket, "Key": upload_key(record.user_id, record.image_id)},
+            ExpiresIn=settings.download_url_expires_s,
+        )
+    )
+
+
 def delete_image(user_id: str, image_id: str, *, settings: Settings, s3: Any, repo: ImageRepository) -> None:
     """Remove the object and every record of the image; NotFoundError when the user has no such image."""
     repo.get(user_id, image_id)  # 404 before touching S3, and never another user's key

@@ -1,4 +1,4 @@
-"""GET/DELETE /images..., GET /tags (the api function)."""
+"""GET/DELETE /images..., POST /images/{image_id}/retry, GET /tags (the api function)."""
 
 from __future__ import annotations
 
@@ -8,10 +8,10 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from aws_lambda_powertools.event_handler.router import Router
 
-from imagetagger import uploads
+from imagetagger import requeue, uploads
 from imagetagger.api.auth import SECURITY, user_id_from_event
 from imagetagger.api.schemas import ImageOut, ImagePage, TagList, error_responses
-from imagetagger.models import IMAGE_ID_PATTERN
+from imagetagger.models import IMAGE_ID_PATTERN, ImageRecord
 from imagetagger.pagination import MAX_TOKEN_CHARS
 from imagetagger.services import services
 
@@ -24,6 +24,13 @@ def _user() -> str:
     return user_id_from_event(router.current_event.raw_event)
 
 
+def image_out(record: ImageRecord) -> ImageOut:
+    """The API view of a record, with a thumbnail URL of the user's own photo."""
+    built = services()
+    thumbnail_url = uploads.download_url(record, settings=built.settings, s3=built.s3)
+    return ImageOut.model_validate({**record.to_api(), "thumbnail_url": thumbnail_url})
+
+
 @router.get(
     "/images/<image_id>",
     summary="One image with its status and tags",
@@ -32,8 +39,7 @@ def _user() -> str:
     responses={200: {"description": "The image"}, **error_responses(404)},
 )
 def get_image(image_id: ImageId) -> ImageOut:
-    record = services().repo.get(_user(), image_id)
-    return ImageOut.model_validate(record.to_api())
+    return image_out(services().repo.get(_user(), image_id))
 
 
 @router.get(
@@ -55,7 +61,7 @@ def list_images(
         page = repo.list_images(user_id, limit, next_token)
     else:
         page = repo.search_by_tag(user_id, tag, min_confidence, limit, next_token)
-    return ImagePage(items=[ImageOut.model_validate(r.to_api()) for r in page.items], next_token=page.next_token)
+    return ImagePage(items=[image_out(record) for record in page.items], next_token=page.next_token)
 
 
 @router.delete(
@@ -70,6 +76,30 @@ def delete_image(image_id: ImageId) -> Response[None]:
     built = services()
     uploads.delete_image(_user(), image_id, settings=built.settings, s3=built.s3, repo=built.repo)
     return Response(status_code=204, body=None)
+
+
+@router.post(
+    "/images/<image_id>/retry",
+    summary="Tag a FAILED image again (when its failure is retriable)",
+    description="Re-queues the uploaded file as S3 announced it and sets the image PENDING. 404 for an unknown image, "
+    "409 unless the image is FAILED with retriable: true (a bad file fails the same way every time), 503 when the "
+    "queue is unavailable.",
+    tags=["images"],
+    security=SECURITY,
+    responses={200: {"description": "The image, PENDING again"}, **error_responses(404, 409, 503)},
+)
+def retry_image(image_id: ImageId) -> ImageOut:
+    built = services()
+    record = requeue.retry_failed_image(
+        _user(),
+        image_id,
+        s3=built.s3,
+        sqs=built.sqs,
+        bucket=built.settings.upload_bucket,
+        queue_url=built.settings.upload_queue_url,
+        repo=built.repo,
+    )
+    return image_out(record)
 
 
 @router.get(

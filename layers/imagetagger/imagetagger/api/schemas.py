@@ -47,6 +47,12 @@ class ImageOut(BaseModel):
     error: str | None = Field(description="Why tagging failed (status FAILED)")
     created_at: str
     corrections: CorrectionsOut | None = Field(default=None, description="The user's corrections (PUT .../tags)")
+    retriable: bool = Field(
+        default=False, description="FAILED only: trying again may succeed (POST /images/{image_id}/retry)"
+    )
+    thumbnail_url: str | None = Field(
+        default=None, description="Short-lived presigned GET of the photo; null while PENDING or for a non-image"
+    )
 
 
 class ImagePage(BaseModel):
@@ -80,9 +86,10 @@ _ERROR_DESCRIPTIONS = {
     400: "Bad request (unsupported type, malformed token, not a decodable image)",
     401: "Missing or invalid JWT",
     404: "No such image for this user",
+    409: "The image is not in a state that allows this",
     413: "Too large",
     415: "Unsupported media type",
-    503: "The model endpoint is unavailable; retry later",
+    503: "The model endpoint or the processing queue is unavailable; retry later",
 }
 
 
