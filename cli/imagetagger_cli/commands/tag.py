@@ -43,12 +43,16 @@ def tag_file(session: Any, api_url: str, path: Path) -> dict[str, Any]:
     """POST one file; return the API's JSON, or {"error": message} for anything the user should read."""
     import requests
 
+    from imagetagger.quicktag import shrink_for_quick_tag
+
     try:
         data = path.read_bytes()
     except OSError as exc:
         return {"error": f"cannot read: {exc.strerror}"}
+    # A phone photo would exceed the API's payload limit in AWS; the model only needs a small copy.
+    data, content_type = shrink_for_quick_tag(data, _content_type(path))
     try:
-        response = session.post(f"{api_url}/tag", data=data, headers={"Content-Type": _content_type(path)}, timeout=60)
+        response = session.post(f"{api_url}/tag", data=data, headers={"Content-Type": content_type}, timeout=60)
     except requests.RequestException as exc:
         return {"error": f"the API at {api_url} did not answer ({exc.__class__.__name__}); is `make up` running?"}
     try:

@@ -7,6 +7,7 @@ can show it as is.
 
 from __future__ import annotations
 
+import io
 import mimetypes
 import time
 from dataclasses import dataclass, field
@@ -17,6 +18,11 @@ import requests
 ACCEPTED_TYPES = ("image/jpeg", "image/png", "image/webp", "image/gif", "image/bmp", "image/tiff")
 DEFAULT_MAX_UPLOAD_BYTES = 10 * 1024 * 1024
 QUICK_TAG_MAX_BYTES = 5 * 1024 * 1024  # POST /tag's own limit (issue 2)
+# In AWS the POST /tag body travels base64-encoded inside Lambda's 6 MB payload, so larger photos are sent as a
+# downscaled JPEG (the model looks at 224 px). The same rule as imagetagger.quicktag, which this package cannot import:
+# `flet build` packages frontend/mobile alone.
+SHRINK_ABOVE_BYTES = 1_000_000
+QUICK_TAG_MAX_EDGE = 1024
 FINAL_STATUSES = ("TAGGED", "FAILED")
 
 
@@ -107,6 +113,25 @@ def check_file(filename: str, size: int, max_bytes: int = DEFAULT_MAX_UPLOAD_BYT
     return content_type
 
 
+def shrink_for_quick_tag(data: bytes, content_type: str) -> tuple[bytes, str]:
+    """A JPEG at most QUICK_TAG_MAX_EDGE px on its longest side when the file is larger than SHRINK_ABOVE_BYTES, else
+    the file unchanged; a file Pillow cannot read is sent unchanged, so the API explains what is wrong with it."""
+    if len(data) <= SHRINK_ABOVE_BYTES:
+        return data, content_type
+    from PIL import Image, ImageOps  # only needed on this path; keeps the app's start-up light
+
+    try:
+        with Image.open(io.BytesIO(data)) as opened:
+            opened.draft("RGB", (QUICK_TAG_MAX_EDGE, QUICK_TAG_MAX_EDGE))  # JPEG: decode at a reduced scale
+            image = ImageOps.exif_transpose(opened).convert("RGB")
+    except (OSError, ValueError, Image.DecompressionBombError):
+        return data, content_type
+    image.thumbnail((QUICK_TAG_MAX_EDGE, QUICK_TAG_MAX_EDGE))
+    buffer = io.BytesIO()
+    image.save(buffer, format="JPEG", quality=90)
+    return buffer.getvalue(), "image/jpeg"
+
+
 def error_message(response: requests.Response) -> str:
     """The explanation in an error response: the API's JSON `message`, validation details, or S3's XML <Message>."""
     try:
@@ -174,8 +199,10 @@ class ImageTaggerClient:
             delay = min(delay * 1.5, 3.0)
 
     def quick_tag(self, filename: str, data: bytes) -> QuickTagResult:
-        """Tags the bytes synchronously (POST /tag); nothing is stored."""
-        content_type = check_file(filename, len(data), max_bytes=QUICK_TAG_MAX_BYTES)
+        """Tags the bytes synchronously (POST /tag), downscaled when large; nothing is stored."""
+        content_type = check_file(filename, len(data))
+        data, content_type = shrink_for_quick_tag(data, content_type)
+        check_file(filename, len(data), max_bytes=QUICK_TAG_MAX_BYTES)
         body = self._send("POST", "/tag", data=data, headers={"Content-Type": content_type})
         return QuickTagResult(tags=tags_from_json(body.get("tags") or []), model_version=body.get("model_version"))
 

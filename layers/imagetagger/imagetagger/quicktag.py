@@ -1,12 +1,23 @@
-"""Synchronous tagging of image bytes (POST /tag): validate, preprocess, call the endpoint; stores nothing."""
+"""Synchronous tagging of image bytes (POST /tag): validate, preprocess, call the endpoint; stores nothing.
+
+Also the client side of that route: in AWS the body travels base64-encoded inside Lambda's 6 MB synchronous payload, so
+clients send a downscaled copy (the model looks at 224 px anyway) instead of the original photo.
+"""
 
 from __future__ import annotations
+
+import io
 
 import numpy as np
 
 from imagetagger.endpoint import EndpointClient, Prediction
-from imagetagger.errors import PayloadTooLargeError, UnsupportedMediaTypeError
+from imagetagger.errors import InvalidImageError, PayloadTooLargeError, UnsupportedMediaTypeError
 from imagetagger.preprocessing import DEFAULT_SIZE, decode_image, prepare
+
+# Files above this are downscaled before POST /tag; below it they are sent as they are (no quality lost).
+SHRINK_ABOVE_BYTES = 1_000_000
+# Longest side of the downscaled copy: well above the model's 224 px, far below a phone photo.
+QUICK_TAG_MAX_EDGE = 1024
 
 
 def tag_image_bytes(data: bytes, content_type: str, *, endpoint: EndpointClient, max_bytes: int) -> Prediction:
@@ -17,3 +28,19 @@ def tag_image_bytes(data: bytes, content_type: str, *, endpoint: EndpointClient,
         raise PayloadTooLargeError(f"the image is {len(data)} bytes; at most {max_bytes} bytes are accepted here")
     pixels = prepare(decode_image(data), DEFAULT_SIZE)  # InvalidImageError -> 400 with the reason
     return endpoint.predict(pixels[np.newaxis])[0]
+
+
+def shrink_for_quick_tag(data: bytes, content_type: str) -> tuple[bytes, str]:
+    """(bytes, content type) to send to POST /tag: a JPEG at most QUICK_TAG_MAX_EDGE px on its longest side when the
+    file is larger than SHRINK_ABOVE_BYTES, else the file unchanged. A file that does not decode is sent unchanged, so
+    the API explains what is wrong with it."""
+    if len(data) <= SHRINK_ABOVE_BYTES:
+        return data, content_type
+    try:
+        image = decode_image(data)  # EXIF orientation applied: the copy is upright
+    except InvalidImageError:
+        return data, content_type
+    image.thumbnail((QUICK_TAG_MAX_EDGE, QUICK_TAG_MAX_EDGE))
+    buffer = io.BytesIO()
+    image.save(buffer, format="JPEG", quality=90)
+    return buffer.getvalue(), "image/jpeg"
