@@ -1,7 +1,7 @@
 // Service worker: keeps the app shell available offline and makes the page installable. Only the page's own static
 // files are cached; config.json and every API or S3 request always go to the network (they are live data).
 
-const CACHE = "imagetagger-shell-v3";
+const CACHE = "imagetagger-shell-v4";
 const SHELL = [
   "./",
   "index.html",
@@ -18,6 +18,7 @@ const SHELL = [
   "js/corrections.js",
   "js/dom.js",
   "js/gallery-view.js",
+  "js/polling.js",
   "js/thumbnails.js",
   "js/upload.js",
   "js/uploads-view.js",

@@ -203,6 +203,13 @@ def test_a_text_file_renamed_jpg_shows_why_it_failed(browser: Browser, local_sta
     expect(card.get_by_role("button", name="Delete")).to_be_visible()
     screenshot(page, "web-failed-upload")
 
+    # AND after a reload the gallery says the same, with no Retry and no broken thumbnail of a file that is no image
+    page.reload()
+    gallery_card = page.locator("#gallery .card").filter(has_text="not-a-photo.jpg")
+    expect(gallery_card.get_by_role("status")).to_have_text(f"Failed: {record['error']}")
+    expect(gallery_card.get_by_role("button", name="Retry")).to_have_count(0)
+    expect(gallery_card.locator(".thumb img")).to_have_count(0)
+
 
 def test_dropped_files_of_the_wrong_type_or_size_are_explained_before_upload(browser: Browser, local_stack) -> None:
     page = open_page(browser, "desktop")
@@ -285,6 +292,83 @@ def test_corrections_are_saved_and_shown_again(browser: Browser, local_stack) ->
     gallery_card = page.locator("#gallery .card").filter(has_text=PHOTO.name)
     expect(gallery_card.get_by_role("button", name=f"Right: {predicted[0]}")).to_have_attribute("aria-pressed", "true")
     expect(gallery_card.get_by_role("button", name=f"Remove added tag {missing}")).to_be_visible()
+
+
+def expect_thumbnail_from(card: Locator, origin: str) -> None:
+    """The card's thumbnail is the API's presigned URL at `origin` (the S3 gateway), and it really loaded."""
+    thumbnail = card.locator(".thumb img")
+    expect(thumbnail).to_have_count(1)
+    thumbnail.scroll_into_view_if_needed()  # loading="lazy"
+    thumbnail.evaluate("img => img.decode()")  # rejects when the image cannot be loaded
+    source, width = thumbnail.evaluate("img => [img.currentSrc, img.naturalWidth]")
+    assert source.startswith(f"{origin}/") and width > 0, (source, width)
+
+
+def test_the_gallery_shows_the_photo_itself_on_another_device(browser: Browser, local_stack) -> None:
+    # GIVEN a photo tagged from one browser
+    page = open_page(browser, "desktop")
+    user = new_user("web-thumbnails")
+    sign_in(page, local_stack.web_url, user)
+    card = upload(page, PHOTO.name, PHOTO.read_bytes(), "image/jpeg")
+    wait_for_phase(local_stack, card, "TAGGED")
+
+    # WHEN the same user opens the page in a fresh browser (nothing of the upload kept locally)
+    other = open_page(browser, "phone")
+    sign_in(other, local_stack.web_url, user)
+
+    # THEN the gallery shows the photo, loaded from S3 through the short-lived URL the API gave
+    gallery_card = other.locator("#gallery .card").filter(has_text=PHOTO.name)
+    expect(gallery_card).to_have_attribute("data-phase", "TAGGED")
+    expect_thumbnail_from(gallery_card, local_stack.s3_url)
+
+
+def test_a_retriable_failure_offers_retry_and_the_retry_tags_it(browser: Browser, local_stack) -> None:
+    import boto3
+
+    from imagetagger_local.config import ACCESS_KEY_ID, REGION, SECRET_ACCESS_KEY, STACK_NAME
+
+    # GIVEN a photo whose tagging failed because the model endpoint was down. Stopping the shared stack's endpoint
+    # would disturb the other tests, so the stored state is made what a run failing on its last receive leaves: the
+    # record FAILED with a retriable reason, and no idempotency record (Powertools deletes it when the run raises).
+    page = open_page(browser, "desktop")
+    user = new_user("web-retry")
+    sign_in(page, local_stack.web_url, user)
+    card = upload(page, PHOTO.name, PHOTO.read_bytes(), "image/jpeg")
+    wait_for_phase(local_stack, card, "TAGGED")
+    image_id = card.get_attribute("data-image-id")
+    dynamodb = boto3.resource(
+        "dynamodb",
+        endpoint_url=local_stack.moto_url,
+        region_name=REGION,
+        aws_access_key_id=ACCESS_KEY_ID,
+        aws_secret_access_key=SECRET_ACCESS_KEY,
+    )
+    images, runs = dynamodb.Table(f"{STACK_NAME}-ImagesTable"), dynamodb.Table(f"{STACK_NAME}-IdempotencyTable")
+    for run in runs.scan()["Items"]:
+        if image_id in str(run.get("data", "")):  # the stored result of the run that tagged it
+            runs.delete_item(Key={"id": run["id"]})
+    reason = "the model endpoint was unavailable; retry later (connection refused)"
+    images.update_item(
+        Key={"user_id": user, "image_id": image_id},
+        UpdateExpression="SET #s = :failed, #e = :reason, retriable = :yes REMOVE tags, model_version",
+        ExpressionAttributeNames={"#s": "status", "#e": "error"},
+        ExpressionAttributeValues={":failed": "FAILED", ":reason": reason, ":yes": True},
+    )
+
+    # WHEN the user reloads the page
+    page.reload()
+    gallery_card = page.locator("#gallery .card").filter(has_text=PHOTO.name)
+    # THEN the gallery shows the reason and a Retry button
+    expect(gallery_card.get_by_role("status")).to_have_text(f"Failed: {reason}")
+    retry = gallery_card.get_by_role("button", name=f"Retry {PHOTO.name}")
+    expect(retry).to_be_visible()
+    screenshot(page, "web-desktop-retriable-failure", top=gallery_card)
+
+    # WHEN they press it, THEN the image is queued again and tagged, without a refresh
+    retry.click()
+    wait_for_phase(local_stack, gallery_card, "TAGGED")
+    expect(gallery_card.get_by_role("button", name="Retry")).to_have_count(0)
+    assert stored_record(local_stack, user, gallery_card)["tags"]
 
 
 def test_the_pages_tag_vocabulary_is_the_apis(browser: Browser, local_stack) -> None:

@@ -87,6 +87,11 @@ export class Api {
     return this.request("PUT", `/images/${encodeURIComponent(imageId)}/tags`, { json: { confirm, reject, add } });
   }
 
+  /** Re-queues a FAILED image whose failure is retriable; the answer is the record, PENDING again. */
+  retryImage(imageId) {
+    return this.request("POST", `/images/${encodeURIComponent(imageId)}/retry`);
+  }
+
   deleteImage(imageId) {
     return this.request("DELETE", `/images/${encodeURIComponent(imageId)}`);
   }

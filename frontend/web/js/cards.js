@@ -30,8 +30,17 @@ export class ImageCard {
     );
   }
 
+  /** `src` may be a list of candidates (e.g. the API's presigned URL, then this device's copy): the first that loads. */
   setThumbnail(src, alt) {
-    this.thumb.replaceChildren(src ? el("img", { src, alt, loading: "lazy" }) : placeholderIcon());
+    const candidates = (Array.isArray(src) ? src : [src]).filter(Boolean);
+    if (!candidates.length) {
+      this.thumb.replaceChildren(placeholderIcon());
+      return;
+    }
+    const image = el("img", { src: candidates[0], alt, loading: "lazy" });
+    // An expired URL or a deleted object must not leave a broken-image icon behind.
+    image.addEventListener("error", () => this.setThumbnail(candidates.slice(1), alt), { once: true });
+    this.thumb.replaceChildren(image);
   }
 
   update(state) {

@@ -2,6 +2,7 @@
 
 import { ImageCard } from "./cards.js";
 import { el } from "./dom.js";
+import { canRetry, waitUntilDone } from "./polling.js";
 import { forgetThumbnail, thumbnailFor } from "./thumbnails.js";
 
 const PAGE_SIZE = 24;
@@ -52,6 +53,7 @@ export class GalleryView {
   card(record) {
     const card = new ImageCard({
       title: record.filename || record.image_id,
+      onRetry: () => this.retry(card, record),
       onDelete: async () => {
         await this.api.deleteImage(record.image_id);
         forgetThumbnail(record.image_id);
@@ -61,8 +63,23 @@ export class GalleryView {
     });
     card.setThumbnail(thumbnailFor(record), record.filename || "uploaded image");
     const phase = record.status === "PENDING" ? "waiting" : record.status;
-    card.update({ phase, record });
+    card.update({ phase, record, canRetry: canRetry(record) });
     return card;
+  }
+
+  // Only offered for retriable failures (the model endpoint was down): the API re-queues the uploaded file.
+  async retry(card, record) {
+    let current;
+    try {
+      current = await this.api.retryImage(record.image_id);
+      card.update({ phase: "waiting", record: current, message: "Queued again. Waiting for tags…" });
+      current = (await waitUntilDone(this.api, record.image_id)) || current;
+    } catch (error) {
+      card.update({ phase: "FAILED", record: { ...record, error: `${record.error} (retry refused: ${error.message})` } });
+      return;
+    }
+    card.update({ phase: current.status === "PENDING" ? "waiting" : current.status, record: current, canRetry: canRetry(current) });
+    if (current.status === "TAGGED") await this.loadTags(); // its tags now count
   }
 
   async loadTags() {

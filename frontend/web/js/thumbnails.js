@@ -1,6 +1,6 @@
-// Thumbnails. The API returns no download URL for an image yet, so the page makes a small JPEG from the local file
-// when it is uploaded and keeps it in localStorage: this device then shows thumbnails across reloads. Images uploaded
-// from elsewhere show a placeholder unless the API provides a URL (`thumbnail_url` or `url`) for them.
+// Thumbnails. The API gives each tagged image a short-lived presigned URL of the photo itself (`thumbnail_url`), so the
+// gallery shows it on any device. The page also keeps a small JPEG of each file it uploads in localStorage: it shows
+// at once while the image is still PENDING (no URL yet), and stands in when the URL cannot be loaded.
 
 const PREFIX = "imagetagger.thumb.";
 const MAX_EDGE = 240;
@@ -34,6 +34,7 @@ export function forgetThumbnail(imageId) {
   localStorage.removeItem(PREFIX + imageId);
 }
 
+/** Candidate sources, best first, for ImageCard.setThumbnail. */
 export function thumbnailFor(record) {
-  return record.thumbnail_url || record.url || localStorage.getItem(PREFIX + record.image_id);
+  return [record.thumbnail_url, localStorage.getItem(PREFIX + record.image_id)].filter(Boolean);
 }

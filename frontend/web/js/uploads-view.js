@@ -3,15 +3,11 @@
 
 import { ApiError } from "./api.js";
 import { ImageCard } from "./cards.js";
+import { canRetry, waitUntilDone } from "./polling.js";
 import { makeThumbnail, rememberThumbnail } from "./thumbnails.js";
 import { postToS3, rejectionReason, UploadError } from "./upload.js";
 
 const PARALLEL_UPLOADS = 3;
-const FIRST_POLL_MS = 700;
-const MAX_POLL_MS = 4000;
-const GIVE_UP_POLLING_MS = 5 * 60 * 1000;
-
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 export class UploadsView {
   /**
@@ -82,11 +78,20 @@ class UploadItem {
 
   async retry() {
     const failed = this.record;
-    this.record = null;
-    if (failed) {
-      // Replace the failed record instead of leaving a duplicate behind; if that fails the user can delete it later.
-      await this.view.api.deleteImage(failed.image_id).catch(() => {});
+    if (failed && canRetry(failed)) {
+      // Tagging failed for a passing reason (the model endpoint was down): the API re-queues the uploaded file.
+      try {
+        this.record = await this.view.api.retryImage(failed.image_id);
+      } catch (error) {
+        this.card.update({ phase: "FAILED", record: { ...failed, error: `${failed.error} (retry refused: ${error.message})` }, canRetry: false });
+        return;
+      }
+      await this.waitForTags();
+      return;
     }
+    // The upload itself failed: start over, replacing any record it left instead of keeping a duplicate.
+    this.record = null;
+    if (failed) await this.view.api.deleteImage(failed.image_id).catch(() => {});
     await this.view.runLimited(() => this.upload());
   }
 
@@ -107,31 +112,23 @@ class UploadItem {
 
   async waitForTags() {
     this.card.update({ phase: "waiting", record: this.record });
-    const started = Date.now();
-    let delay = FIRST_POLL_MS;
-    while (Date.now() - started < GIVE_UP_POLLING_MS) {
-      await sleep(delay);
-      delay = Math.min(MAX_POLL_MS, delay * 1.5);
-      let record;
-      try {
-        record = await this.view.api.getImage(this.record.image_id);
-      } catch (error) {
-        // 404 can briefly precede the record; network hiccups pass. Anything else is final.
-        if (error instanceof ApiError && (error.status === 404 || error.retriable)) continue;
-        this.card.update({ phase: "error", message: error.message, canRetry: false, record: this.record });
-        return;
-      }
-      if (record.status === "TAGGED" || record.status === "FAILED") {
-        this.record = record;
-        this.card.update({ phase: record.status, record, canRetry: record.status === "FAILED" && record.retriable === true });
-        this.view.onChange();
-        return;
-      }
+    let record;
+    try {
+      record = await waitUntilDone(this.view.api, this.record.image_id);
+    } catch (error) {
+      this.card.update({ phase: "error", message: error.message, canRetry: false, record: this.record });
+      return;
     }
-    this.card.update({
-      phase: "waiting",
-      record: this.record,
-      message: "Still waiting for tags. They will appear in the gallery when ready.",
-    });
+    if (!record) {
+      this.card.update({
+        phase: "waiting",
+        record: this.record,
+        message: "Still waiting for tags. They will appear in the gallery when ready.",
+      });
+      return;
+    }
+    this.record = record;
+    this.card.update({ phase: record.status, record, canRetry: canRetry(record) });
+    this.view.onChange();
   }
 }
