@@ -86,8 +86,12 @@ def test_bucket_gets_cors_public_access_block_and_queue_notification(aws):
     stack = create_stack_resources("itest", region="us-east-1", parameters={"AllowedOrigins": "https://app.example"})
     s3 = boto3.client("s3", region_name="us-east-1")
     assert stack.bucket == "itest-uploads-123456789012"
-    (rule,) = s3.get_bucket_cors(Bucket=stack.bucket)["CORSRules"]
-    assert rule["AllowedOrigins"] == ["https://app.example"] and rule["AllowedMethods"] == ["POST"]
+    rules = s3.get_bucket_cors(Bucket=stack.bucket)["CORSRules"]
+    # Uploads (presigned POST) and thumbnails (presigned GET), both from the allowed origins only.
+    assert [(rule["AllowedOrigins"], rule["AllowedMethods"]) for rule in rules] == [
+        (["https://app.example"], ["POST"]),
+        (["https://app.example"], ["GET"]),
+    ]
     block = s3.get_public_access_block(Bucket=stack.bucket)["PublicAccessBlockConfiguration"]
     assert all(block.values())
     (notification,) = s3.get_bucket_notification_configuration(Bucket=stack.bucket)["QueueConfigurations"]

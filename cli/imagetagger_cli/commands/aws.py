@@ -1,6 +1,6 @@
-"""`imagetagger aws train|deploy|start-training|bulk-tag`: the AWS side of the training workflow, from a laptop with
-credentials. train/deploy use the SageMaker SDK, which lives in its own virtualenv: `make aws-tools`, then
-`.venv-aws/bin/imagetagger aws ...`."""
+"""`imagetagger aws train|deploy|start-training|bulk-tag|publish-web`: the AWS side of the training workflow (and the
+web page's publication), from a laptop with credentials. train/deploy use the SageMaker SDK, which lives in its own
+virtualenv: `make aws-tools`, then `.venv-aws/bin/imagetagger aws ...`."""
 
 from __future__ import annotations
 
@@ -52,6 +52,10 @@ def register(subparsers: Any) -> None:
     bulk.add_argument("--prefix", default="uploads/", help="e.g. uploads/<user_id>/")
     bulk.add_argument("--force", action="store_true", help="also images the serving model already tagged")
     bulk.set_defaults(func=run_start, output="BulkTagStateMachineArn")
+
+    from imagetagger_cli import publish_web  # the web page's hosting: its own module (CloudFront + S3)
+
+    publish_web.add_parser(actions)
 
 
 def _session(args: argparse.Namespace, bucket: str | None = None) -> Any:
