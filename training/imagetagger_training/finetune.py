@@ -74,9 +74,9 @@ def fit(args: Namespace) -> dict[str, Any]:
     if rank != 0:
         train_images, val_images = train_val_images(args)
 
-    model = build_tagger(args.backbone, train_images.names, pretrained=args.pretrained)
-    # Standardise head inputs with the pretrained features of the training images (serving preprocessing).
-    model.head.set_standardisation(cache_features(model, train_images, augmented_views=0, seed=args.seed)[0])
+    model = build_tagger(args.backbone, train_images.names, pretrained=args.pretrained, scales=tuple(args.scales))
+    # Standardise head inputs with the pretrained descriptions of the training images (serving preprocessing).
+    model.head.set_standardisation(cache_features(model, train_images, augmented_views=0, seed=args.seed)[0][0])
     model.to(device)
     optimizer = _optimizer(model, args)
     scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=max(args.epochs, 1))

@@ -35,26 +35,26 @@ def run_head_recipe(args: Namespace) -> dict[str, Any]:
     torch.manual_seed(args.seed)
     images, unreadable = readable(label_source(Path(args.annotations), Path(args.images)).load())
     targets = torch.from_numpy(images.targets)
-    tagger = build_tagger(args.backbone, images.names, pretrained=args.pretrained)
-    features = cache_features(tagger, images, augmented_views=args.views, seed=args.seed, batch_size=args.batch_size)
+    tagger = build_tagger(args.backbone, images.names, pretrained=args.pretrained, scales=tuple(args.scales))
+    descriptions, priors = cache_features(tagger, images, augmented_views=args.views, seed=args.seed)
     config = HeadConfig(
-        loss=args.loss, epochs=args.epochs, lr=args.lr, weight_decay=args.weight_decay, folds=args.folds, seed=args.seed
+        loss=args.loss, steps=args.head_steps, lr=args.head_lr, l2=args.head_l2, folds=args.folds, seed=args.seed
     )
 
     # Calibration and thresholds come from predictions on images the head did not train on.
-    oof_logits = out_of_fold_logits(tagger.head, features, targets, config)
+    oof_logits = out_of_fold_logits(tagger.head, descriptions, priors, targets, config)
     temperature = fit_temperature(oof_logits, images.targets)
     oof_probs = 1 / (1 + np.exp(-oof_logits / temperature))
     thresholds = tune_thresholds(oof_probs, images.targets, min_positives=args.min_positives)
     oof_metrics = rounded(compute_metrics(oof_probs, images.targets, thresholds))
     log.info("out-of-fold metrics on the training data: %s", oof_metrics)
 
-    fit_head(tagger.head, features, targets, config)
+    fit_head(tagger.head, descriptions, priors, targets, config)
     checkpoint = {
         "model": tagger.state_dict(),
         "optimizer": None,  # the head is refitted from cached features in seconds; nothing to resume
         "scheduler": None,
-        "epoch": args.epochs,
+        "epoch": 0,
         "args": resolved_args(args),
         "class_names": images.names,
         "classes": [{"name": c.name, "coco_id": c.coco_id, "parent": c.parent} for c in images.classes],

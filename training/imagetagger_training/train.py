@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 from contextlib import nullcontext
 from pathlib import Path
@@ -77,6 +78,8 @@ def main(args: argparse.Namespace) -> dict[str, Any]:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     if not args.annotations:
         raise SystemExit("error: --annotations is required (or set SM_CHANNEL_TRAIN)")
+    if threads := int(os.environ.get("IMAGETAGGER_THREADS", "0")):
+        torch.set_num_threads(threads)  # on a shared machine fewer threads than cores can be much faster
     if args.pretrained is None:
         args.pretrained = args.backbone == "efficientnet_lite0"
     args.invocation = " ".join(["imagetagger", *sys.argv[1:]] if "imagetagger" in sys.argv[0] else sys.argv)

@@ -84,6 +84,16 @@ def get_args_parser(add_help: bool = True) -> argparse.ArgumentParser:
     head = p.add_argument_group("head recipe")
     head.add_argument("--views", type=int, default=8, help="augmented views per image to cache features of")
     head.add_argument("--folds", type=int, default=5, help="k-fold for out-of-fold thresholds and calibration")
+    head.add_argument(
+        "--scales",
+        type=float,
+        nargs="+",
+        default=[1.0],
+        help="input scales the backbone looks at (the model upsamples its 224-pixel input inside)",
+    )
+    head.add_argument("--head-steps", type=int, default=300, help="full-batch optimisation steps of the head")
+    head.add_argument("--head-lr", type=float, default=1e-2)
+    head.add_argument("--head-l2", type=float, default=1e-2, help="L2 penalty on the head's linear weights")
     head.add_argument("--eval-annotations", help="held-out set evaluated with the exported ONNX (never trained on)")
     head.add_argument("--eval-images")
     return p  # fmt: skip
