@@ -1,9 +1,10 @@
-"""An S3 endpoint in front of moto that enforces what moto skips: presigned POST policies and bucket privacy.
+"""An S3 endpoint in front of moto that enforces what moto skips: presigned POST policies, signatures, privacy.
 
 Browsers upload straight to S3 with the presigned POST the API hands out, so the policy is the only thing between a
 user and the bucket. moto stores whatever it is sent; this gateway checks the policy like S3 (signature, expiry,
-conditions, size), answers CORS from the bucket's own rules, and proxies everything else to moto unchanged. moto itself
-delivers the bucket's ObjectCreated notifications to SQS (template.yaml's NotificationConfiguration, applied by cfn.py).
+conditions, size), requires a valid SigV4 signature on every other request (presigned GET URLs included), answers
+CORS from the bucket's own rules, and proxies to moto unchanged. moto itself delivers the bucket's ObjectCreated
+notifications to SQS (template.yaml's NotificationConfiguration, applied by cfn.py).
 """
 
 from __future__ import annotations
@@ -11,12 +12,10 @@ from __future__ import annotations
 import html
 import io
 import logging
-import time
 import uuid
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import parse_qs
 
 import boto3
 import urllib3
@@ -26,6 +25,7 @@ from werkzeug.wrappers import Request, Response
 
 from imagetagger_local.post_policy import PolicyViolationError, check_post_upload
 from imagetagger_local.s3_cors import cors_headers, matching_rule
+from imagetagger_local.sigv4 import SignatureError, verify_s3_request
 
 logger = logging.getLogger(__name__)
 
@@ -77,11 +77,23 @@ class S3Gateway:
         )
         if is_form_upload:
             return self._form_upload(request, environ, bucket)
-        if not _has_credentials(request, self._credentials):
-            return error_xml(403, "AccessDenied", "Access Denied")  # the bucket is private
-        if _presigned_url_expired(request):
-            return error_xml(403, "AccessDenied", "Request has expired")
-        return self._proxy(request, request.get_data(cache=False))
+        body = request.get_data(cache=False)
+        raw_uri = request.environ.get("RAW_URI") or request.full_path
+        try:
+            verify_s3_request(
+                request.method,
+                request.host,
+                raw_uri.split("?", 1)[0],
+                request.environ.get("QUERY_STRING", ""),
+                dict(request.headers.items()),
+                body,
+                self._credentials,
+                datetime.now(UTC),
+            )
+        except SignatureError as refusal:
+            logger.info("refused %s %s: %s", request.method, request.path, refusal)
+            return error_xml(403, "AccessDenied", str(refusal))  # the bucket is private
+        return self._proxy(request, body)
 
     def _form_upload(self, request: Request, environ: dict[str, Any], bucket: str) -> Response:
         if (request.content_length or 0) > MAX_POST_BODY_BYTES:
@@ -136,26 +148,9 @@ class S3Gateway:
             redirect=False,
         )
         response = Response(upstream.data, status=upstream.status)
+        # Only moto's headers: werkzeug's default text/plain would make a second Content-Type (browsers join them).
+        del response.headers["Content-Type"]
         for name, value in upstream.headers.items():
             if name.lower() not in _HOP_BY_HOP and name.lower() != "server":
                 response.headers.add(name, value)
         return response
-
-
-def _has_credentials(request: Request, credentials: Mapping[str, str]) -> bool:
-    """Signed with a known access key, in the header or as a presigned URL (moto does not verify signatures)."""
-    authorization = request.headers.get("Authorization", "")
-    credential = request.args.get("X-Amz-Credential", "")
-    return any(f"Credential={key}/" in authorization or credential.startswith(f"{key}/") for key in credentials)
-
-
-def _presigned_url_expired(request: Request) -> bool:
-    query = parse_qs(request.query_string.decode("latin-1"))
-    if "X-Amz-Date" not in query or "X-Amz-Expires" not in query:
-        return False
-    try:
-        signed_at = datetime.strptime(query["X-Amz-Date"][0], "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC)
-        expires_s = int(query["X-Amz-Expires"][0])
-    except ValueError:
-        return True
-    return time.time() > signed_at.timestamp() + expires_s

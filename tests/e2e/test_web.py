@@ -302,6 +302,10 @@ def expect_thumbnail_from(card: Locator, origin: str) -> None:
     thumbnail.evaluate("img => img.decode()")  # rejects when the image cannot be loaded
     source, width = thumbnail.evaluate("img => [img.currentSrc, img.naturalWidth]")
     assert source.startswith(f"{origin}/") and width > 0, (source, width)
+    # S3 answers the page's origin with CORS too, so a script may read the photo (e.g. to draw it on a canvas).
+    assert thumbnail.evaluate("img => fetch(img.currentSrc).then(r => r.ok && r.headers.get('content-type'))") == (
+        "image/jpeg"
+    )
 
 
 def test_the_gallery_shows_the_photo_itself_on_another_device(browser: Browser, local_stack) -> None:

@@ -87,7 +87,7 @@ def test_a_bad_file_is_not_retriable(stack, model, upload_image, deliver, api, l
     image_id = upload_image(b"plain text, not a photo", filename="notes.jpg")
     deliver()
     failed = _get(api, lambda_context, image_id)
-    assert (failed["status"], failed["retriable"]) == ("FAILED", False)
+    assert (failed["status"], failed["retriable"], failed["thumbnail_url"]) == ("FAILED", False, None)
     status, body = _retry(api, lambda_context, image_id)
     assert status == 409 and body["message"]
     assert _get(api, lambda_context, image_id)["status"] == "FAILED"
