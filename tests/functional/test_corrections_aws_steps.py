@@ -110,10 +110,12 @@ def test_decide_reads_the_comparison_and_applies_the_gate(artifacts, lambda_cont
 def test_record_writes_each_outcome_to_the_registry(artifacts, stack, lambda_context):
     registry = ModelRegistry(boto3.resource("dynamodb", region_name=REGION).Table(stack.physical_ids["ModelsTable"]))
     decision = {"candidate_version": "v2", "reason": "better", "metrics": {"candidate": {"mAP": 50.0}}}
-    run = {"run_id": "it-1"}
-    training = {"model_artifact": "s3://a/v2.tar.gz"}
+    run = {"run_id": "it-1", "serving_s3_uri": "s3://a/runs/it-1/serving/"}
+    training = {"model_artifact": "s3://a/runs/it-1/output/model.tar.gz"}
     handlers.record({"outcome": "PROMOTED", "run": run, "decision": decision, "training": training}, lambda_context)
     assert registry.serving().model_version == "v2" and registry.get("v2").metrics == {"test": {"mAP": 50.0}}
+    # the servable archive (model + code/) is what the next run stages as the production model
+    assert registry.get("v2").artifact == "s3://a/runs/it-1/serving/model.tar.gz"
 
     worse = {**decision, "candidate_version": "v3", "reason": "worse"}
     handlers.record({"outcome": "REFUSED", "run": run, "decision": worse, "training": training}, lambda_context)

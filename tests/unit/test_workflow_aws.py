@@ -69,6 +69,12 @@ def test_train_submits_a_spot_job_with_checkpoints_and_the_real_training_code(mo
         names = set(tar.getnames())
         requirements = tar.extractfile("requirements.txt").read().decode()
     assert {"train.py", "imagetagger_training/train.py", "imagetagger/preprocessing.py"} <= names
+    # what the Evaluate job needs to pack the candidate for serving
+    assert {
+        "imagetagger_workflow/evaluation.py",
+        "imagetagger_endpoint/packaging.py",
+        "serving_code/inference.py",
+    } <= names
     assert "pycocotools==" in requirements and "onnx==" in requirements
 
 

@@ -6,6 +6,7 @@ Layout under s3://ARTIFACT_BUCKET/:
 - runs/{run_id}/data/test/test.jsonl + images/...    the Evaluate job's `data` input
 - runs/{run_id}/production/model.tar.gz               the serving model (absent on the first run: NONE marker)
 - runs/{run_id}/{output,checkpoints,evaluation}/      written by the jobs
+- runs/{run_id}/serving/model.tar.gz                  the candidate with code/inference.py: what the endpoint serves
 Manifest paths are relative to the manifest, so they resolve inside the containers. Images are copied server-side.
 """
 
@@ -67,6 +68,7 @@ def prepare_run(
         "output_s3_uri": f"{uri}/output/",
         "checkpoint_s3_uri": f"{uri}/checkpoints/",
         "evaluation_s3_uri": f"{uri}/evaluation/",
+        "serving_s3_uri": f"{uri}/serving/",
         "poll_seconds": config.poll_seconds,
         "counts": split.counts(),
     }

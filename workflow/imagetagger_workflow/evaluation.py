@@ -50,14 +50,26 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--production", type=Path, help="model folder or model.tar.gz (none on the first run)")
     parser.add_argument("--test", type=Path, required=True, help="test manifest (.jsonl)")
     parser.add_argument("--out", type=Path, required=True, help="where comparison.json is written")
+    parser.add_argument(
+        "--serving-out",
+        type=Path,
+        help="also write the candidate as a servable model.tar.gz (model files + code/ from --serving-code)",
+    )
+    parser.add_argument("--serving-code", type=Path, help="folder with inference.py and requirements.txt")
     args = parser.parse_args(argv)
     work = args.out.parent / "unpacked"
     production = None
     if args.production is not None and args.production.exists():
         production = unpack_model(args.production, work / "production")
-    result = compare(unpack_model(args.candidate, work / "candidate"), production, args.test)
+    candidate = unpack_model(args.candidate, work / "candidate")
+    result = compare(candidate, production, args.test)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=1) + "\n")
+    if args.serving_out is not None:
+        # The training job's archive holds the model files only; SageMaker serves code/inference.py from the archive.
+        from imagetagger_endpoint.packaging import build_model_tarball
+
+        build_model_tarball(candidate, args.serving_out, code_dir=args.serving_code)
 
 
 if __name__ == "__main__":

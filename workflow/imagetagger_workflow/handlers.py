@@ -71,7 +71,9 @@ def record(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         logger.warning("run ended before a candidate existed", extra={"outcome": outcome, "error": state.get("error")})
         return {"recorded": False, "outcome": outcome}
     metrics = {"test": (decision.get("metrics") or {}).get("candidate", {})}
-    artifact = (state.get("training") or {}).get("model_artifact", "")
+    run = (state.get("prepared") or {}).get("run") or state.get("run") or {}
+    # The servable archive (model + code/) once Evaluate wrote it; the next run stages it as the production model.
+    artifact = f"{run['serving_s3_uri']}model.tar.gz" if run.get("serving_s3_uri") else ""
     if outcome == "PROMOTED":
         _registry().promote(ModelVersion(version, ModelStatus.SERVING, metrics, artifact, decision["reason"], run_id))
     else:

@@ -74,8 +74,12 @@ def build_source_dir(destination: Path) -> Path:
         ROOT / "training" / "imagetagger_training",
         ROOT / "layers" / "imagetagger" / "imagetagger",
         ROOT / "workflow" / "imagetagger_workflow",
+        ROOT / "endpoint" / "imagetagger_endpoint",  # the Evaluate job packs the candidate for serving with it
     ):
         shutil.copytree(package, destination / package.name, ignore=ignore, dirs_exist_ok=True)
+    shutil.copytree(
+        ROOT / "models" / "default" / "code", destination / "serving_code", ignore=ignore, dirs_exist_ok=True
+    )
     (destination / "requirements.txt").write_text("\n".join(pinned_requirements()) + "\n")
     return destination
 
