@@ -10,9 +10,9 @@ from argparse import Namespace
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 import torch.distributed as dist
+from scipy.special import expit
 from torch.nn.parallel import DistributedDataParallel
 
 from imagetagger_training.backbones import NORMALISATION
@@ -89,6 +89,8 @@ def fit(args: Namespace) -> dict[str, Any]:
         scheduler.load_state_dict(state["scheduler"])
         start_epoch, history = state["epoch"] + 1, state.get("history", [])
         best_map = max((h["val_mAP"] for h in history), default=-1.0)
+        if rank == 0 and not (out_dir / "checkpoint.pt").is_file():
+            torch.save(state, out_dir / "checkpoint.pt")  # the best so far, until an epoch beats it
 
     loader, val_loader = train_loader(train_images, args, rank, world), eval_loader(val_images, args)
     wrapped, open_stages, stale = model, -1, 0
@@ -99,7 +101,7 @@ def fit(args: Namespace) -> dict[str, Any]:
         loss = train_one_epoch(wrapped, loader, loss_fn, optimizer, device, args.amp, epoch, show_progress=rank == 0)
         scheduler.step()
         logits, targets = evaluate(model, val_loader, device)
-        val_map = compute_metrics(1 / (1 + np.exp(-logits)), targets, 0.5)["mAP"]
+        val_map = compute_metrics(expit(logits), targets, 0.5)["mAP"]
         history.append({"epoch": epoch, "train_loss": loss, "val_mAP": val_map, "open_stages": n_open})
         log.info("epoch %d: loss %.4f, val mAP %.2f, %d backbone stages training", epoch, loss, val_map, n_open)
         if val_map > best_map:
@@ -129,7 +131,7 @@ def _finish(model, val_loader, device, args, out_dir: Path, report_dir: Path, hi
     model.load_state_dict(checkpoint["model"])
     logits, targets = evaluate(model, val_loader, device)
     temperature = fit_temperature(logits, targets)
-    probs = 1 / (1 + np.exp(-logits / temperature))
+    probs = expit(logits / temperature)
     thresholds = tune_thresholds(probs, targets, min_positives=args.min_positives)
     checkpoint.update(temperature=temperature, thresholds=thresholds.tolist(), history=history)
     checkpoint["metrics"] = {"val_split": rounded(compute_metrics(probs, targets, thresholds))}

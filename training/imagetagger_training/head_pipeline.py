@@ -12,8 +12,8 @@ from argparse import Namespace
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
+from scipy.special import expit
 
 from imagetagger_training.backbones import NORMALISATION
 from imagetagger_training.data import label_source
@@ -44,7 +44,7 @@ def run_head_recipe(args: Namespace) -> dict[str, Any]:
     # Calibration and thresholds come from predictions on images the head did not train on.
     oof_logits = out_of_fold_logits(tagger.head, descriptions, priors, targets, config)
     temperature = fit_temperature(oof_logits, images.targets)
-    oof_probs = 1 / (1 + np.exp(-oof_logits / temperature))
+    oof_probs = expit(oof_logits / temperature)
     thresholds = tune_thresholds(oof_probs, images.targets, min_positives=args.min_positives)
     oof_metrics = rounded(compute_metrics(oof_probs, images.targets, thresholds))
     log.info("out-of-fold metrics on the training data: %s", oof_metrics)

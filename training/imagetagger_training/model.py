@@ -106,14 +106,19 @@ class Tagger(nn.Module):
         parts = []
         for scale in self.scales:
             scaled = x if scale == 1.0 else F.interpolate(x, scale_factor=scale, mode="bilinear", align_corners=False)
-            parts.append(self.head.describe(self.backbone(scaled), self.backbone.classifier))
+            feature_map = self.backbone(scaled)
+            # The description takes logs of probabilities near 0 and 1: float32 even under bf16 autocast.
+            with torch.autocast(feature_map.device.type, enabled=False):
+                parts.append(self.head.describe(feature_map.float(), self.backbone.classifier))
         description = torch.cat([d for d, _ in parts], dim=1)
         global_prior = parts[0][1][..., 0]
         local_prior = torch.stack([p[..., 1] for _, p in parts]).amax(0)
         return description, torch.stack([global_prior, local_prior], dim=-1)
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
-        return self.head(*self.describe(images))
+        description, priors = self.describe(images)
+        with torch.autocast(images.device.type, enabled=False):
+            return self.head(description, priors)
 
 
 class ServingModel(nn.Module):
