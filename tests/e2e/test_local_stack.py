@@ -91,6 +91,10 @@ def test_a_photo_uploaded_with_the_presigned_post_is_tagged_searchable_and_delet
     zebra = next(tag for tag in image["tags"] if tag["name"] == "zebra")
     assert zebra["parents"] == ["animal"] and 0.5 <= zebra["confidence"] <= 1.0
     assert image["filename"] == ZEBRA.name and image["model_version"]
+    # The thumbnail is a presigned GET of the user's own photo; the gateway checks its signature like S3.
+    assert requests.get(image["thumbnail_url"], timeout=30).content == ZEBRA.read_bytes()
+    forged = image["thumbnail_url"].replace(f"/uploads/{user}/", f"/uploads/{new_user()}/")
+    assert requests.get(forged, timeout=30).status_code == 403
 
     found = requests.get(f"{api}/images", params={"tag": "zebra"}, headers=local_stack.auth(user), timeout=30).json()
     assert [item["image_id"] for item in found["items"]] == [upload["image_id"]]
