@@ -81,3 +81,17 @@ def test_resume_continues_from_the_saved_epoch(tmp_path):
     resumed = torch.load(tmp_path / "again" / "out" / "checkpoint.pt", map_location="cpu", weights_only=False)
     assert [h["epoch"] for h in resumed["history"]][: len(first["history"])] == [0]
     assert resumed["history"][-1]["epoch"] == 1
+
+
+def test_head_recipe_builds_an_artifact_with_out_of_fold_thresholds(tmp_path):
+    from imagetagger_training.train import main
+
+    annotations = tiny_coco(tmp_path / "data", 8)
+    argv = ["train", "--recipe", "head", "--annotations", str(annotations), "--images", str(tmp_path / "data"),
+            "--output-dir", str(tmp_path / "out"), "--views", "1", "--folds", "2", "--head-steps", "20",
+            "--eval-annotations", str(annotations), "--eval-images", str(tmp_path / "data")]  # fmt: skip
+    spec = main(build_parser().parse_args(argv))
+    assert {"train_out_of_fold", "val"} <= spec["metrics"].keys()
+    assert spec["metrics"]["val"]["n_images"] == 8
+    assert all(0 < label["threshold"] < 1 for label in spec["labels"])
+    assert (tmp_path / "out" / "evaluation" / "pr_curves.png").is_file()
