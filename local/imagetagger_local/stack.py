@@ -125,6 +125,9 @@ class LocalStack:
     def _start_moto(self) -> None:
         from moto.server import ThreadedMotoServer
 
+        from imagetagger_local import moto_speedups
+
+        moto_speedups.install()  # transactions otherwise copy whole tables: quadratic under load
         logging.getLogger("werkzeug").setLevel(logging.WARNING)  # moto's server logs every request otherwise
         server = ThreadedMotoServer(ip_address=self.config.host, port=self.config.ports.moto, verbose=False)
         server.start()

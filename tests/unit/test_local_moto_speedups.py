@@ -1,0 +1,92 @@
+"""The local stack's cheaper moto transactions keep DynamoDB's all-or-nothing behaviour."""
+
+import boto3
+import pytest
+from botocore.exceptions import ClientError
+from moto import mock_aws
+
+from imagetagger_local import moto_speedups
+
+
+@pytest.fixture
+def dynamodb():
+    moto_speedups.install()
+    with mock_aws():
+        client = boto3.client("dynamodb", region_name="us-east-1")
+        client.create_table(
+            TableName="images",
+            KeySchema=[
+                {"AttributeName": "user_id", "KeyType": "HASH"},
+                {"AttributeName": "image_id", "KeyType": "RANGE"},
+            ],
+            AttributeDefinitions=[
+                {"AttributeName": "user_id", "AttributeType": "S"},
+                {"AttributeName": "image_id", "AttributeType": "S"},
+            ],
+            BillingMode="PAY_PER_REQUEST",
+        )
+        client.create_table(
+            TableName="tags",
+            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+            BillingMode="PAY_PER_REQUEST",
+        )
+        client.put_item(
+            TableName="images", Item={"user_id": {"S": "u"}, "image_id": {"S": "a"}, "status": {"S": "PENDING"}}
+        )
+        yield client
+
+
+def tag_images(client, image_id):
+    client.transact_write_items(
+        TransactItems=[
+            {"Put": {"TableName": "tags", "Item": {"pk": {"S": f"u#dog#{image_id}"}}}},
+            {
+                "Update": {
+                    "TableName": "images",
+                    "Key": {"user_id": {"S": "u"}, "image_id": {"S": image_id}},
+                    "UpdateExpression": "SET #s = :tagged",
+                    "ConditionExpression": "attribute_exists(image_id)",
+                    "ExpressionAttributeNames": {"#s": "status"},
+                    "ExpressionAttributeValues": {":tagged": {"S": "TAGGED"}},
+                }
+            },
+        ]
+    )
+
+
+def test_a_transaction_whose_conditions_hold_writes_every_item(dynamodb):
+    tag_images(dynamodb, "a")
+    image = dynamodb.get_item(TableName="images", Key={"user_id": {"S": "u"}, "image_id": {"S": "a"}})["Item"]
+    assert image["status"] == {"S": "TAGGED"}
+    assert "Item" in dynamodb.get_item(TableName="tags", Key={"pk": {"S": "u#dog#a"}})
+
+
+def test_a_cancelled_transaction_leaves_no_item_written_or_changed(dynamodb):
+    dynamodb.put_item(TableName="tags", Item={"pk": {"S": "u#dog#gone"}, "confidence": {"N": "0.5"}})
+    with pytest.raises(ClientError) as raised:
+        # The tag row is written first, then the image's condition fails (it was deleted): both must be undone.
+        tag_images(dynamodb, "gone")
+    assert raised.value.response["Error"]["Code"] == "TransactionCanceledException"
+    tag_row = dynamodb.get_item(TableName="tags", Key={"pk": {"S": "u#dog#gone"}})["Item"]
+    assert tag_row == {"pk": {"S": "u#dog#gone"}, "confidence": {"N": "0.5"}}
+    assert "Item" not in dynamodb.get_item(TableName="images", Key={"user_id": {"S": "u"}, "image_id": {"S": "gone"}})
+
+
+def test_a_cancelled_transaction_removes_items_it_created(dynamodb):
+    with pytest.raises(ClientError):
+        dynamodb.transact_write_items(
+            TransactItems=[
+                {"Put": {"TableName": "tags", "Item": {"pk": {"S": "new"}}}},
+                {
+                    "ConditionCheck": {
+                        "TableName": "images",
+                        "Key": {"user_id": {"S": "u"}, "image_id": {"S": "a"}},
+                        "ConditionExpression": "#s = :tagged",
+                        "ExpressionAttributeNames": {"#s": "status"},
+                        "ExpressionAttributeValues": {":tagged": {"S": "TAGGED"}},
+                    }
+                },
+            ]
+        )
+    assert "Item" not in dynamodb.get_item(TableName="tags", Key={"pk": {"S": "new"}})
