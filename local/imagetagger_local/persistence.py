@@ -12,6 +12,7 @@ import hashlib
 import json
 import logging
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,15 @@ from imagetagger_local.s3_events import object_created_event
 
 logger = logging.getLogger(__name__)
 DYNAMODB_BATCH = 25
+# A snapshot scans every table through moto, whose response serialiser costs about 1 ms per item: with a few thousand
+# images one snapshot takes seconds of CPU, and a fixed short interval would starve the stack it protects.
+SNAPSHOT_MAX_SHARE = 0.1
+
+
+def next_snapshot_wait(interval_s: float, last_snapshot_s: float) -> float:
+    """Seconds until the next periodic snapshot: the interval, stretched so snapshots use at most SNAPSHOT_MAX_SHARE
+    of the time. The final snapshot on stop is always taken, so a clean stop or restart loses nothing either way."""
+    return max(interval_s, last_snapshot_s * (1 - SNAPSHOT_MAX_SHARE) / SNAPSHOT_MAX_SHARE)
 
 
 def _write_atomically(path: Path, data: bytes) -> None:
@@ -152,11 +162,14 @@ class PeriodicSnapshots:
         self._thread.start()
 
     def _run(self) -> None:
-        while not self._stop.wait(self._interval_s):
+        wait = self._interval_s
+        while not self._stop.wait(wait):
+            started = time.monotonic()
             try:
                 self._store.snapshot()
             except Exception:
                 logger.exception("periodic snapshot failed; the previous one is kept")
+            wait = next_snapshot_wait(self._interval_s, time.monotonic() - started)
 
     def stop(self) -> None:
         """Stop the timer and take the final snapshot."""

@@ -8,7 +8,7 @@ from moto import mock_aws
 
 from imagetagger_local.cfn import create_stack_resources, load_template
 from imagetagger_local.config import REPO_ROOT
-from imagetagger_local.persistence import StateStore
+from imagetagger_local.persistence import SNAPSHOT_MAX_SHARE, StateStore, next_snapshot_wait
 
 TEMPLATE = REPO_ROOT / "template.yaml"
 pytestmark = pytest.mark.skipif(not TEMPLATE.exists(), reason="template.yaml not written yet")
@@ -107,3 +107,13 @@ def test_unfinished_idempotency_records_are_not_restored(tmp_path):
         store.restore()
         ids = {i["id"]["S"] for i in dynamodb.scan(TableName=resources.physical_ids["IdempotencyTable"])["Items"]}
         assert ids == {"b"}
+
+
+def test_periodic_snapshots_keep_the_configured_interval_while_they_are_cheap():
+    assert next_snapshot_wait(interval_s=10, last_snapshot_s=0.2) == 10
+
+
+def test_periodic_snapshots_of_a_big_state_are_spaced_out_to_leave_the_cpu_to_the_stack():
+    wait = next_snapshot_wait(interval_s=2, last_snapshot_s=3)
+    assert wait > 2
+    assert 3 / (3 + wait) == pytest.approx(SNAPSHOT_MAX_SHARE)
