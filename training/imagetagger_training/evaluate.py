@@ -27,22 +27,25 @@ def onnx_session(model_dir: Path):  # noqa: ANN201 - onnxruntime is imported laz
 
 
 def predict_files(model_dir: Path, paths: list[Path], batch_size: int = 16) -> tuple[np.ndarray, list[int], dict]:
-    """Probabilities for the readable files: (probs [K, C], indices of those K files, {path: reason} for the rest)."""
+    """Probabilities for the readable files: (probs [K, C], indices of those K files, {path: reason} for the rest).
+
+    Streams in batches, so a full COCO split does not have to fit in memory as decoded images.
+    """
     spec = load_model_spec(model_dir)
     session = onnx_session(model_dir)
-    arrays: list[np.ndarray] = []
+    outputs: list[np.ndarray] = []
     kept: list[int] = []
     unreadable: dict[str, str] = {}
+    batch: list[np.ndarray] = []
     for i, path in enumerate(paths):
         try:
-            arrays.append(prepare_bytes(Path(path).read_bytes(), spec.size))
+            batch.append(prepare_bytes(Path(path).read_bytes(), spec.size))
             kept.append(i)
         except (InvalidImageError, OSError) as exc:
             unreadable[str(path)] = str(exc)
-    outputs = [
-        session.run(["probabilities"], {"image": np.stack(arrays[start : start + batch_size])})[0]
-        for start in range(0, len(arrays), batch_size)
-    ]
+        if len(batch) == batch_size or (i == len(paths) - 1 and batch):
+            outputs.append(session.run(["probabilities"], {"image": np.stack(batch)})[0])
+            batch = []
     probs = np.concatenate(outputs) if outputs else np.zeros((0, len(spec.labels)), dtype=np.float32)
     return probs, kept, unreadable
 
