@@ -21,7 +21,9 @@ def load_image(path: Path) -> Image.Image:
 
 
 def to_tensor(array: np.ndarray) -> torch.Tensor:
-    return torch.from_numpy(np.ascontiguousarray(array)).permute(2, 0, 1).float().div_(255.0)
+    """uint8 HWC -> float CHW in [0, 1] (Pillow's arrays are read-only, which torch.from_numpy warns about)."""
+    array = np.ascontiguousarray(array) if array.flags.writeable else np.array(array)
+    return torch.from_numpy(array).permute(2, 0, 1).float().div_(255.0)
 
 
 class EvalPreset:
