@@ -121,10 +121,20 @@ class QueueWorker:
         for message in messages:
             if message["MessageId"] in failed:
                 self._retry_later(message)
-            else:
-                self._sqs.delete_message(QueueUrl=self._queue_url, ReceiptHandle=message["ReceiptHandle"])
+        self._delete([m for m in messages if m["MessageId"] not in failed])
         logger.info("processed %d messages, %d to retry", len(messages), len(failed))
         return len(messages)
+
+    def _delete(self, messages: list[dict[str, Any]]) -> None:
+        """One DeleteMessageBatch for the batch's successes, as Lambda's event source mapping does: each moto call
+        costs the in-process stack a few milliseconds of CPU."""
+        if not messages:
+            return
+        entries = [{"Id": str(index), "ReceiptHandle": m["ReceiptHandle"]} for index, m in enumerate(messages)]
+        response = self._sqs.delete_message_batch(QueueUrl=self._queue_url, Entries=entries)
+        for failure in response.get("Failed", []):
+            # Not deleted: the message comes back after its visibility timeout and is processed idempotently.
+            logger.warning("could not delete message %s: %s", failure.get("Id"), failure.get("Message"))
 
     def _retry_later(self, message: dict[str, Any]) -> None:
         receives = int(message.get("Attributes", {}).get("ApproximateReceiveCount", "1"))
