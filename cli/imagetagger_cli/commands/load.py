@@ -84,7 +84,9 @@ class ManagedStack:
     def stop(self) -> None:
         if self.process is None or self.process.poll() is not None:
             return
-        self.process.send_signal(signal.SIGINT)  # as a user stops it: the state is saved first
+        # SIGTERM takes the same path as Ctrl-C in `imagetagger up` (the state is saved first), and unlike SIGINT it is
+        # not ignored when this command itself runs in the background of a non-interactive shell.
+        self.process.send_signal(signal.SIGTERM)
         try:
             self.process.wait(timeout=60)
         except subprocess.TimeoutExpired:
