@@ -95,3 +95,22 @@ def test_head_recipe_builds_an_artifact_with_out_of_fold_thresholds(tmp_path):
     assert spec["metrics"]["val"]["n_images"] == 8
     assert all(0 < label["threshold"] < 1 for label in spec["labels"])
     assert (tmp_path / "out" / "evaluation" / "pr_curves.png").is_file()
+
+
+def test_head_recipe_trains_from_a_corrections_manifest(tmp_path):
+    from imagetagger_training.data import CocoLabelSource
+    from imagetagger_training.train import main
+
+    annotations = tiny_coco(tmp_path / "data", 8)
+    images = CocoLabelSource(annotations, tmp_path / "data").load()
+    manifest = tmp_path / "data" / "labels.jsonl"
+    manifest.write_text(
+        "".join(
+            json.dumps({"image": p.name, "labels": [images.names[i] for i in np.flatnonzero(row)]}) + "\n"
+            for p, row in zip(images.paths, images.targets, strict=True)
+        )
+    )
+    argv = ["train", "--recipe", "head", "--annotations", str(manifest), "--output-dir", str(tmp_path / "out"),
+            "--views", "0", "--folds", "2", "--head-steps", "20", "--eval-annotations", str(manifest)]  # fmt: skip
+    spec = main(build_parser().parse_args(argv))
+    assert spec["metrics"]["val"]["n_images"] == 8

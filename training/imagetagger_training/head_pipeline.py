@@ -33,7 +33,7 @@ log = logging.getLogger(__name__)
 
 def run_head_recipe(args: Namespace) -> dict[str, Any]:
     torch.manual_seed(args.seed)
-    images, unreadable = readable(label_source(Path(args.annotations), Path(args.images)).load())
+    images, unreadable = readable(label_source(Path(args.annotations), args.images and Path(args.images)).load())
     targets = torch.from_numpy(images.targets)
     tagger = build_tagger(args.backbone, images.names, pretrained=args.pretrained, scales=tuple(args.scales))
     descriptions, priors = cache_features(tagger, images, augmented_views=args.views, seed=args.seed)
@@ -69,7 +69,7 @@ def run_head_recipe(args: Namespace) -> dict[str, Any]:
     out_dir = Path(args.output_dir)
     spec = export_model(checkpoint, out_dir)
     if args.eval_annotations:
-        evaluation = evaluate_model(out_dir, Path(args.eval_annotations), Path(args.eval_images))
+        evaluation = evaluate_model(out_dir, Path(args.eval_annotations), args.eval_images and Path(args.eval_images))
         checkpoint["metrics"]["val"] = rounded(evaluation.metrics)
         spec = export_model(checkpoint, out_dir)  # re-export so model.json and the card carry the held-out figures
         write_evaluation_report(evaluation, out_dir / "evaluation")
