@@ -152,6 +152,8 @@ class LoadRun:
 
     # ------------------------------------------------------------------ polling
     def _poll_once(self) -> None:
+        with self._lock:
+            oldest_awaited = min((i for i in self._started if i not in self._finished), default=None)
         token: str | None = None
         while True:
             params: dict[str, Any] = {"limit": 100, **({"next_token": token} if token else {})}
@@ -165,8 +167,15 @@ class LoadRun:
                     if item["status"] in TERMINAL and item["image_id"] not in self._finished:
                         self._finished[item["image_id"]] = (now, item["status"], item.get("error"))
             token = page.get("next_token")
-            if not token:
+            if not token or self._rest_is_finished(page.get("items", []), oldest_awaited):
                 return
+
+    @staticmethod
+    def _rest_is_finished(items: list[dict[str, Any]], oldest_awaited: str | None) -> bool:
+        """Listings are newest first and image ids sort by creation time, so once a page reaches past the oldest
+        image still awaited, the later pages hold only images already seen finished (uploads still in flight are
+        newer still, on the first page). Saves the stack listing 1000 images on every round."""
+        return oldest_awaited is None or any(item["image_id"] < oldest_awaited for item in items)
 
     def _all_terminal(self) -> bool:
         with self._lock:
