@@ -19,6 +19,11 @@ from imagetagger.preprocessing import DEFAULT_SIZE
 from imagetagger_training.model import ServingModel, tagger_from_checkpoint
 
 ONNX_OPSET = 18
+# How the checkpoint's thresholds were chosen (its "threshold_policy"; older and fine-tuned checkpoints are per-class).
+THRESHOLD_TEXT = {
+    "global": "one threshold shared by all classes maximises micro F1",
+    "per-class": "per-class thresholds maximise F1",
+}
 
 
 def git_commit() -> str:
@@ -77,8 +82,9 @@ def model_card(spec: dict[str, Any], checkpoint: dict[str, Any]) -> str:
         f"(images under `{args.get('images')}`).",
         f"- Command: `{checkpoint.get('command', 'unknown')}`",
         f"- Git commit: `{spec['git_commit']}`; created {spec['created_at']}.",
-        f"- Calibration temperature {spec['temperature']:.3f}; per-class thresholds maximise F1 on held-out "
-        "predictions of the training data (never on the evaluation split).",
+        f"- Calibration temperature {spec['temperature']:.3f}; "
+        f"{THRESHOLD_TEXT[checkpoint.get('threshold_policy', 'per-class')]} on held-out predictions of the training "
+        "data (never on the evaluation split).",
         "- Input: uint8 RGB [N, 224, 224, 3] from `imagetagger.preprocessing.prepare` (whole image squashed); "
         "normalisation is inside the ONNX graph.",
         "",

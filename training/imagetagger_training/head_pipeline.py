@@ -1,7 +1,7 @@
 """`imagetagger train --recipe head`: the default model's pipeline, end to end.
 
 frozen pretrained backbone -> cached features of several augmented views -> head trained with the chosen loss ->
-temperature and per-class thresholds from out-of-fold predictions -> checkpoint -> ONNX artifact -> optional
+temperature and decision thresholds from out-of-fold predictions -> checkpoint -> ONNX artifact -> optional
 evaluation of the exported ONNX on a held-out set.
 """
 
@@ -25,7 +25,7 @@ from imagetagger_training.head_recipe import HeadConfig, fit_head, out_of_fold_l
 from imagetagger_training.metrics import compute_metrics, rounded
 from imagetagger_training.model import build_tagger
 from imagetagger_training.plots import write_evaluation_report
-from imagetagger_training.thresholds import fit_temperature, tune_thresholds
+from imagetagger_training.thresholds import decision_thresholds, fit_temperature
 from imagetagger_training.train import resolved_args
 
 log = logging.getLogger(__name__)
@@ -45,7 +45,8 @@ def run_head_recipe(args: Namespace) -> dict[str, Any]:
     oof_logits = out_of_fold_logits(tagger.head, descriptions, priors, targets, config)
     temperature = fit_temperature(oof_logits, images.targets)
     oof_probs = expit(oof_logits / temperature)
-    thresholds = tune_thresholds(oof_probs, images.targets, min_positives=args.min_positives)
+    policy = getattr(args, "threshold_policy", "global")
+    thresholds = decision_thresholds(oof_probs, images.targets, policy=policy, min_positives=args.min_positives)
     oof_metrics = rounded(compute_metrics(oof_probs, images.targets, thresholds))
     log.info("out-of-fold metrics on the training data: %s", oof_metrics)
 
@@ -60,6 +61,7 @@ def run_head_recipe(args: Namespace) -> dict[str, Any]:
         "classes": [{"name": c.name, "coco_id": c.coco_id, "parent": c.parent} for c in images.classes],
         "thresholds": thresholds.tolist(),
         "temperature": temperature,
+        "threshold_policy": policy,
         "normalisation": dict(zip(("mean", "std"), map(list, NORMALISATION[args.backbone]), strict=True)),
         "metrics": {"train_out_of_fold": oof_metrics},
         "unreadable": unreadable,

@@ -94,6 +94,12 @@ def get_args_parser(add_help: bool = True) -> argparse.ArgumentParser:
     head.add_argument("--head-steps", type=int, default=300, help="full-batch optimisation steps of the head")
     head.add_argument("--head-lr", type=float, default=1e-2)
     head.add_argument("--head-l2", type=float, default=1e-2, help="L2 penalty on the head's linear weights")
+    head.add_argument(
+        "--threshold-policy",
+        choices=("global", "per-class"),
+        default="global",
+        help="one shared max-micro-F1 threshold (robust with few positives per class) or per-class max-F1",
+    )
     head.add_argument("--eval-annotations", help="held-out set evaluated with the exported ONNX (never trained on)")
     head.add_argument("--eval-images")
     return p  # fmt: skip
