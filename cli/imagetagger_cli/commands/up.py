@@ -75,11 +75,9 @@ def run(args: argparse.Namespace) -> int:
     print(
         f"Ready. Get a token with `imagetagger token --user alice`, open {config.web_url}, Ctrl-C to stop.", flush=True
     )
-    try:
-        while not stopped.wait(0.5):
-            pass
-    except KeyboardInterrupt:
-        pass
+    # Ctrl-C stops cleanly even when started from a non-interactive shell's background, which passes SIGINT ignored.
+    signal.signal(signal.SIGINT, lambda *_: stopped.set())
+    stopped.wait()
     print("Stopping (saving state)...", flush=True)
     # A second Ctrl-C must not interrupt the final snapshot half-way; stopping takes a few seconds at most.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
