@@ -108,8 +108,12 @@ class LocalStackProcess:
             self.process.wait()
 
     def restart(self) -> None:
-        assert self.stop() == 0, self.log_tail()
-        self.start()
+        # Start again even when the stop failed, so one failed restart test does not take the shared stack down with it.
+        try:
+            status = self.stop()
+        finally:
+            self.start()
+        assert status == 0, self.log_tail()
 
     def log_tail(self, lines: int = 60) -> str:
         if not self.log_path.exists():
