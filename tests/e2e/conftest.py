@@ -23,6 +23,17 @@ from imagetagger_local.tokens import issue_token
 
 STARTUP_TIMEOUT_S = 240  # imports, resource creation and the model load, on a busy 2-core machine
 STOP_TIMEOUT_S = 60
+CHROMIUM = Path("/usr/bin/chromium")  # Debian's Chromium: Playwright's own browser download cannot work offline
+# Running as root with no network: these flags keep Chromium from trying to reach Google's services at every start.
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-quic",
+    "--no-first-run",
+]
 
 
 def _imagetagger_command() -> list[str]:
@@ -133,3 +144,10 @@ def local_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack
                 stack.stop()
             finally:
                 stack.kill()
+
+
+@pytest.fixture(scope="session")
+def chromium_launch_options() -> dict:
+    """Keyword arguments for Playwright's `chromium.launch`, shared by the web page and mobile app tests."""
+    assert CHROMIUM.exists(), "Chromium is missing: run `make browser-deps`"
+    return {"executable_path": str(CHROMIUM), "args": CHROMIUM_ARGS}

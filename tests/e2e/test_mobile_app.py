@@ -28,16 +28,6 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 COCO = REPO_ROOT / "data" / "coco-sample"
 PHOTO = COCO / "val" / "000000244592.jpg"  # three zebras
 SCREENSHOTS = REPO_ROOT / "docs" / "screenshots"
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--disable-quic",
-    "--no-first-run",
-]
 FLUTTER_START_TIMEOUT_MS = 90_000  # the Flutter web engine is a few MB of JS and WebAssembly
 TAGGING_TIMEOUT_MS = 180_000  # upload -> SQS -> worker -> model; generous for a loaded 2-core machine
 
@@ -78,10 +68,9 @@ def serves(url: str) -> bool:
 
 
 @pytest.fixture
-def phone_page(flet_app_url: str) -> Iterator[Page]:
-    assert CHROMIUM.exists(), "Chromium is missing: run `make browser-deps`"
+def phone_page(flet_app_url: str, chromium_launch_options: dict) -> Iterator[Page]:
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        browser = playwright.chromium.launch(**chromium_launch_options)
         page = browser.new_page(viewport={"width": 412, "height": 860})
         page.set_default_timeout(30_000)
         page.goto(flet_app_url)

@@ -24,16 +24,6 @@ COCO = REPO_ROOT / "data" / "coco-sample"
 SCREENSHOTS = REPO_ROOT / "docs" / "screenshots"
 # Three zebras: an unambiguous photo, so "the right tags appear" is a fair thing to expect of the model.
 PHOTO = COCO / "val" / "000000244592.jpg"
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--disable-quic",
-    "--no-first-run",
-]
 VIEWPORTS = {
     "desktop": {"viewport": {"width": 1280, "height": 900}},
     "phone": {
@@ -62,10 +52,9 @@ def all_coco_classes() -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    assert CHROMIUM.exists(), "Chromium is missing: run `make browser-deps`"
+def browser(chromium_launch_options: dict) -> Iterator[Browser]:
     with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        launched = playwright.chromium.launch(**chromium_launch_options)
         yield launched
         launched.close()
 
