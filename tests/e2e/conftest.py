@@ -82,6 +82,21 @@ class LocalStackProcess:
     def auth(self, user: str) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.token(user)}"}
 
+    def upload(self, user: str, photo: Path) -> str:
+        """POST /uploads, then the presigned POST of `photo` to the S3 gateway, as a client does; returns the id."""
+        created = requests.post(
+            f"{self.api_url}/uploads",
+            json={"filename": photo.name, "content_type": "image/jpeg", "size": photo.stat().st_size},
+            headers=self.auth(user),
+            timeout=30,
+        ).json()
+        form = created["upload"]
+        posted = requests.post(
+            form["url"], data=form["fields"], files={"file": (photo.name, photo.read_bytes())}, timeout=30
+        )
+        assert posted.status_code == 204, posted.text
+        return created["image_id"]
+
     def start(self) -> None:
         self.state_dir.mkdir(parents=True, exist_ok=True)
         command = [*_imagetagger_command(), "up", "--state-dir", str(self.state_dir), "--snapshot-interval", "2"]

@@ -45,19 +45,6 @@ def wait_for_status(stack, user: str, image_id: str, wanted: str, timeout_s: flo
     raise AssertionError(f"{image_id} not {wanted} within {timeout_s}s: {image}")
 
 
-def upload(stack, user: str) -> str:
-    created = requests.post(
-        f"{stack.api_url}/uploads",
-        json={"filename": ZEBRA.name, "content_type": "image/jpeg", "size": ZEBRA.stat().st_size},
-        headers=stack.auth(user),
-        timeout=30,
-    ).json()
-    form = created["upload"]
-    posted = requests.post(form["url"], data=form["fields"], files={"file": ("z.jpg", ZEBRA.read_bytes())}, timeout=30)
-    assert posted.status_code == 204, posted.text
-    return created["image_id"]
-
-
 def local_sqs(stack):
     return boto3.client(
         "sqs",
@@ -83,7 +70,7 @@ def test_endpoint_outage_ends_failed_in_the_dlq_and_retry_tags_it_after_a_restar
     try:
         # WHEN a photo is uploaded THEN, after the queue's receives, it is FAILED with a reason that says retry,
         # and its event is in the dead-letter queue
-        image_id = upload(local_stack, user)
+        image_id = local_stack.upload(user, ZEBRA)
         failed = wait_for_status(local_stack, user, image_id, "FAILED")
         assert "retry later" in failed["error"]
         deadline = time.monotonic() + 60

@@ -65,19 +65,6 @@ def test_every_route_but_health_refuses_missing_and_forged_tokens(local_stack):
             assert response.status_code == 401, (method, path, name, response.text)
 
 
-def _upload(stack, user: str) -> str:
-    created = requests.post(
-        f"{stack.api_url}/uploads",
-        json={"filename": ZEBRA.name, "content_type": "image/jpeg", "size": ZEBRA.stat().st_size},
-        headers=stack.auth(user),
-        timeout=30,
-    ).json()
-    form = created["upload"]
-    posted = requests.post(form["url"], data=form["fields"], files={"file": ("z.jpg", ZEBRA.read_bytes())}, timeout=30)
-    assert posted.status_code == 204, posted.text
-    return created["image_id"]
-
-
 def _wait_tagged(stack, user: str, image_id: str) -> dict:
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
@@ -91,7 +78,7 @@ def _wait_tagged(stack, user: str, image_id: str) -> dict:
 def test_another_user_can_neither_see_search_correct_delete_nor_overwrite(local_stack):
     api = local_stack.api_url
     alice, mallory = new_user("alice"), new_user("mallory")
-    image_id = _upload(local_stack, alice)
+    image_id = local_stack.upload(alice, ZEBRA)
     image = _wait_tagged(local_stack, alice, image_id)
     assert image["status"] == "TAGGED" and "zebra" in [t["name"] for t in image["tags"]]
     as_mallory = local_stack.auth(mallory)
