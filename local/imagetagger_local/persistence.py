@@ -33,6 +33,13 @@ def next_snapshot_wait(interval_s: float, last_snapshot_s: float) -> float:
     return max(interval_s, last_snapshot_s * (1 - SNAPSHOT_MAX_SHARE) / SNAPSHOT_MAX_SHARE)
 
 
+# Powertools' idempotency records only recognise a repeated delivery of an SQS message, and queues are not persisted:
+# after a restart the only deliveries are `reconcile`'s re-queued PENDING images. A restored COMPLETED record from a
+# snapshot taken while that image was being tagged (image scanned PENDING, record scanned COMPLETED a moment later)
+# would make the re-queued event a no-op and leave the image PENDING for ever, so these records are never kept.
+TRANSIENT_TABLES = frozenset({"IdempotencyTable"})
+
+
 def _write_atomically(path: Path, data: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp")
@@ -55,6 +62,19 @@ class StateStore:
         self._tables = tables
         self._buckets = buckets
         self._lock = threading.Lock()
+
+    @classmethod
+    def for_stack(
+        cls, state_dir: Path, s3: Any, dynamodb: Any, template: dict[str, Any], physical_ids: dict[str, str]
+    ) -> StateStore:
+        """The store for a stack made from `template`: every bucket and every table but the transient ones."""
+        types = {logical_id: resource["Type"] for logical_id, resource in template["Resources"].items()}
+
+        def of_type(resource_type: str) -> dict[str, str]:
+            return {lid: name for lid, name in physical_ids.items() if types.get(lid) == resource_type}
+
+        tables = {lid: name for lid, name in of_type("AWS::DynamoDB::Table").items() if lid not in TRANSIENT_TABLES}
+        return cls(state_dir, s3, dynamodb, tables=tables, buckets=of_type("AWS::S3::Bucket"))
 
     # ------------------------------------------------------------------------------------------- snapshot
     def snapshot(self) -> None:
@@ -101,9 +121,6 @@ class StateStore:
         return counts
 
     def _restore_table(self, table: str, items: list[dict[str, Any]]) -> int:
-        # An INPROGRESS idempotency record belongs to an invocation that died with the previous run; keeping it
-        # would make the retried event look like a concurrent duplicate.
-        items = [item for item in items if item.get("status", {}).get("S") != "INPROGRESS"]
         for start in range(0, len(items), DYNAMODB_BATCH):
             requests = [{"PutRequest": {"Item": item}} for item in items[start : start + DYNAMODB_BATCH]]
             pending: dict[str, Any] = {table: requests}

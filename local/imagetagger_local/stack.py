@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import faulthandler
 import logging
 import os
 import subprocess  # nosec B404 - starts our own endpoint module, no shell, no user input
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -34,6 +36,7 @@ from imagetagger_local.worker import QueueWorker
 
 logger = logging.getLogger(__name__)
 ENDPOINT_START_TIMEOUT_S = 120
+STOP_STACK_DUMP_AFTER_S = 40
 
 
 class StackStartError(RuntimeError):
@@ -44,7 +47,7 @@ class LocalStack:
     def __init__(self, config: LocalConfig, say: Callable[[str], None] = print) -> None:
         self.config = config
         self._say = say
-        self._stop_actions: list[Callable[[], None]] = []
+        self._stop_actions: list[tuple[str, Callable[[], None]]] = []
         self.resources: StackResources | None = None  # set once the resources exist
 
     # --------------------------------------------------------------------------------------------- start
@@ -131,7 +134,7 @@ class LocalStack:
         logging.getLogger("werkzeug").setLevel(logging.WARNING)  # moto's server logs every request otherwise
         server = ThreadedMotoServer(ip_address=self.config.host, port=self.config.ports.moto, verbose=False)
         server.start()
-        self._stop_actions.append(server.stop)
+        self._stop_actions.append(("moto", server.stop))
 
     def _create_resources(self) -> StackResources:
         return create_stack_resources(
@@ -144,14 +147,12 @@ class LocalStack:
         )
 
     def _restore_state(self, template: dict[str, Any], resources: StackResources) -> StateStore:
-        types = {lid: r["Type"] for lid, r in template["Resources"].items()}
-        ids = resources.physical_ids
-        store = StateStore(
+        store = StateStore.for_stack(
             self.config.snapshot_dir,
             self._client("s3"),
             self._client("dynamodb"),
-            tables={lid: name for lid, name in ids.items() if types[lid] == "AWS::DynamoDB::Table"},
-            buckets={lid: name for lid, name in ids.items() if types[lid] == "AWS::S3::Bucket"},
+            template,
+            resources.physical_ids,
         )
         counts = store.restore()
         if counts["items"] or counts["objects"]:
@@ -160,7 +161,7 @@ class LocalStack:
             )
         snapshots = PeriodicSnapshots(store, self.config.snapshot_interval_s)
         snapshots.start()
-        self._stop_actions.append(snapshots.stop)
+        self._stop_actions.append(("final snapshot", snapshots.stop))
         return store
 
     def _start_endpoint(self) -> subprocess.Popen[bytes]:
@@ -187,7 +188,7 @@ class LocalStack:
             except subprocess.TimeoutExpired:
                 process.kill()
 
-        self._stop_actions.append(stop_endpoint)
+        self._stop_actions.append(("endpoint", stop_endpoint))
         return process
 
     def _start_workers(
@@ -204,22 +205,30 @@ class LocalStack:
                 self.config.max_retry_delay_s,
             )
             worker.start()
-            self._stop_actions.append(worker.stop)
+            self._stop_actions.append((f"queue worker {source.function}", worker.stop))
 
     def _serve(self, name: str, port: int, app: Any) -> None:
         server = BackgroundServer(name, self.config.host, port, app)
         server.start()
-        self._stop_actions.append(server.stop)
+        self._stop_actions.append((name, server.stop))
 
     # --------------------------------------------------------------------------------------------- stop
     def stop(self) -> None:
         """Stop in reverse order: the API first (no new work), the final snapshot before moto goes away."""
-        while self._stop_actions:
-            action = self._stop_actions.pop()
-            try:
-                action()
-            except Exception:
-                logger.exception("error while stopping the local stack")
+        # A stop that hangs leaves every thread's stack in the log, so the cause is visible (the e2e restart tests
+        # and a service manager give up after a minute).
+        faulthandler.dump_traceback_later(STOP_STACK_DUMP_AFTER_S, exit=False)
+        try:
+            while self._stop_actions:
+                name, action = self._stop_actions.pop()
+                started = time.monotonic()
+                try:
+                    action()
+                except Exception:
+                    logger.exception("error while stopping %s", name)
+                logger.info("stopped %s in %.1f s", name, time.monotonic() - started)
+        finally:
+            faulthandler.cancel_dump_traceback_later()
 
     def urls(self) -> dict[str, Path | str]:
         return {

@@ -17,6 +17,7 @@ from imagetagger_local.lambda_runtime import LocalFunction
 
 logger = logging.getLogger(__name__)
 POLL_WAIT_S = 1  # short long-polls keep Ctrl-C responsive
+STOP_WAIT_S = 15
 
 
 def _lambda_message_attributes(attributes: dict[str, Any]) -> dict[str, Any]:
@@ -88,8 +89,14 @@ class QueueWorker:
         self._thread.start()
 
     def stop(self) -> None:
+        """Let the batch in progress finish, within STOP_WAIT_S. A batch still running after that is safe to leave:
+        its images stay PENDING in the final snapshot and the next start re-queues them (persistence.reconcile)."""
         self._stop.set()
-        self._thread.join(timeout=POLL_WAIT_S + 30)
+        self._thread.join(timeout=POLL_WAIT_S + STOP_WAIT_S)
+        if self._thread.is_alive():
+            logger.warning(
+                "a batch was still running after %d s; its images are re-queued at the next start", STOP_WAIT_S
+            )
 
     def _run(self) -> None:
         while not self._stop.is_set():

@@ -124,9 +124,11 @@ class LocalStackProcess:
         self.process.send_signal(signal.SIGINT)
         try:
             return self.process.wait(timeout=STOP_TIMEOUT_S)
-        except subprocess.TimeoutExpired:
+        except subprocess.TimeoutExpired as exc:
             self.kill()
-            raise
+            raise TimeoutError(
+                f"`imagetagger up` did not stop within {STOP_TIMEOUT_S}s:\n{self.log_tail(120)}"
+            ) from exc
 
     def kill(self) -> None:
         if self.process is not None and self.process.poll() is None:

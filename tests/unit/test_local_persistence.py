@@ -17,16 +17,8 @@ pytestmark = pytest.mark.skipif(not TEMPLATE.exists(), reason="template.yaml not
 def fresh_stack(state_dir):
     """A new, empty moto world with the template's resources, as at every start of the local stack."""
     resources = create_stack_resources("imagetagger-local", template_path=TEMPLATE, region="us-east-1")
-    types = {lid: r["Type"] for lid, r in load_template(TEMPLATE)["Resources"].items()}
-    ids = resources.physical_ids
     s3, dynamodb = boto3.client("s3", region_name="us-east-1"), boto3.client("dynamodb", region_name="us-east-1")
-    store = StateStore(
-        state_dir,
-        s3,
-        dynamodb,
-        tables={lid: name for lid, name in ids.items() if types[lid] == "AWS::DynamoDB::Table"},
-        buckets={lid: name for lid, name in ids.items() if types[lid] == "AWS::S3::Bucket"},
-    )
+    store = StateStore.for_stack(state_dir, s3, dynamodb, load_template(TEMPLATE), resources.physical_ids)
     return resources, store, s3, dynamodb
 
 
@@ -95,18 +87,23 @@ def test_pending_images_whose_upload_exists_are_requeued(tmp_path):
         assert record["s3"]["object"]["key"] == "uploads/alice/uploaded" and record["s3"]["object"]["size"] == 4
 
 
-def test_unfinished_idempotency_records_are_not_restored(tmp_path):
+def test_idempotency_records_are_not_restored_so_a_requeued_pending_image_is_tagged_again(tmp_path):
+    # A snapshot can see the image still PENDING and, a moment later, its idempotency record COMPLETED; restoring
+    # that record would turn reconcile's re-queued event into a no-op and leave the image PENDING for ever.
     with mock_aws():
         resources, store, _, dynamodb = fresh_stack(tmp_path)
         table = resources.physical_ids["IdempotencyTable"]
         dynamodb.put_item(TableName=table, Item={"id": {"S": "a"}, "status": {"S": "INPROGRESS"}})
         dynamodb.put_item(TableName=table, Item={"id": {"S": "b"}, "status": {"S": "COMPLETED"}})
+        dynamodb.put_item(TableName=resources.physical_ids["ImagesTable"], Item=image_item("alice", "i1", "PENDING"))
         store.snapshot()
     with mock_aws():
         resources, store, _, dynamodb = fresh_stack(tmp_path)
-        store.restore()
-        ids = {i["id"]["S"] for i in dynamodb.scan(TableName=resources.physical_ids["IdempotencyTable"])["Items"]}
-        assert ids == {"b"}
+        assert store.restore()["items"] == 1
+        assert dynamodb.scan(TableName=resources.physical_ids["IdempotencyTable"])["Items"] == []
+        assert dynamodb.scan(TableName=resources.physical_ids["ImagesTable"])["Items"] == [
+            image_item("alice", "i1", "PENDING")
+        ]
 
 
 def test_periodic_snapshots_keep_the_configured_interval_while_they_are_cheap():

@@ -39,9 +39,7 @@ def run(args: argparse.Namespace) -> int:
     from imagetagger_local.config import LocalConfig, Ports
     from imagetagger_local.stack import LocalStack, StackStartError
 
-    logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.INFO, format="%(asctime)s %(name)s: %(message)s"
-    )
+    _log_to_stderr(logging.DEBUG if args.verbose else logging.INFO)
     for noisy in ("botocore", "boto3", "urllib3", "werkzeug"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     # Powertools warns on every invocation that records no metric (e.g. a health check); in AWS that goes unseen.
@@ -84,3 +82,20 @@ def run(args: argparse.Namespace) -> int:
     stack.stop()
     print(f"Stopped. Data kept in {config.state_dir}.", flush=True)
     return 0
+
+
+# The stack's own loggers. They get their handler directly rather than through the root logger: Powertools' Logger
+# (service "imagetagger", in the Lambda handlers loaded into this process) filters out every record whose logger name
+# contains its service name from the root logger's handlers, which would silence all of these.
+STACK_LOGGERS = ("imagetagger_local", "imagetagger_workflow")
+
+
+def _log_to_stderr(level: int) -> None:
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s: %(message)s")
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("%(asctime)s %(name)s: %(message)s"))
+    for name in STACK_LOGGERS:
+        stack_logger = logging.getLogger(name)
+        stack_logger.addHandler(handler)
+        stack_logger.setLevel(level)
+        stack_logger.propagate = False
