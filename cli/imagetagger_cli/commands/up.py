@@ -75,7 +75,10 @@ def run(args: argparse.Namespace) -> int:
     )
     # Ctrl-C stops cleanly even when started from a non-interactive shell's background, which passes SIGINT ignored.
     signal.signal(signal.SIGINT, lambda *_: stopped.set())
-    stopped.wait()
+    # Wake up every second rather than block for ever: CPython runs signal handlers only in the main thread, between
+    # bytecodes, and a signal the kernel hands to another thread does not interrupt a lock wait with no timeout.
+    while not stopped.wait(timeout=1.0):
+        pass
     print("Stopping (saving state)...", flush=True)
     # A second Ctrl-C must not interrupt the final snapshot half-way; stopping takes a few seconds at most.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
