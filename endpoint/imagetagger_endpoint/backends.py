@@ -95,7 +95,12 @@ class OrtBackend:
 
 class OpenVinoBackend:
     """OpenVINO on the CPU. Shapes are made static per batch size (faster kernels than dynamic shapes); each batch
-    size is compiled once, on first use, and kept in OpenVINO's on-disk cache so restarts skip compilation."""
+    size is compiled once, on first use, and kept in OpenVINO's on-disk cache so restarts skip compilation.
+
+    One image runs in LATENCY mode: a single stream, every core working on it. A batch is cut into chunks that run at
+    the same time, one per stream in THROUGHPUT mode (one stream per core, one thread each): cores then never wait for
+    each other inside a layer. Measured here (2 cores, int8): ResNet50 170 img/s at batch 16 against 132 img/s in
+    LATENCY mode, the default model 97 against 74 img/s at batch 8."""
 
     def __init__(
         self, name: str, model_path: Path, precision: str, threads: int | None = None, cache_dir: Path | None = None
@@ -108,14 +113,16 @@ class OpenVinoBackend:
         if self._ir_dir is not None:
             self._core.set_property({"CACHE_DIR": str(self._ir_dir)})
         self._model_path = model_path
-        self._config = {
-            "INFERENCE_PRECISION_HINT": precision,
-            "INFERENCE_NUM_THREADS": threads or usable_cpus(),
-            "PERFORMANCE_HINT": "LATENCY",
+        self._streams = threads or usable_cpus()
+        common = {"INFERENCE_PRECISION_HINT": precision, "INFERENCE_NUM_THREADS": self._streams}
+        self._configs = {
+            "latency": {**common, "PERFORMANCE_HINT": "LATENCY"},
+            "throughput": {**common, "PERFORMANCE_HINT": "THROUGHPUT", "NUM_STREAMS": self._streams},
         }
-        self._requests: dict[int, object] = {}
-        self._lock = threading.Lock()  # an infer request is not thread-safe; one request per batch size
-        self._request_for(1)  # compile the batch-1 graph now: the first answer must not pay for it
+        self._latency_requests: dict[int, object] = {}
+        self._queues: dict[int, object] = {}
+        self._lock = threading.Lock()  # infer requests are not thread-safe: one batch at a time
+        self._latency_request(1)  # compile the batch-1 graph now: the first answer must not pay for it
 
     def _static_model(self, batch_size: int):  # noqa: ANN202 - openvino types are imported lazily
         model = self._core.read_model(str(self._model_path))
@@ -123,11 +130,12 @@ class OpenVinoBackend:
         model.reshape({INPUT_NAME: [batch_size, size, size, 3]})
         return model
 
-    def _compiled(self, batch_size: int):  # noqa: ANN202
+    def _compiled(self, batch_size: int, mode: str):  # noqa: ANN202
         """Compiling from a saved static-shape IR file lets OpenVINO's cache skip reading and hashing the ONNX graph:
         measured here, it halves the cold start's model loading."""
+        config = self._configs[mode]
         if self._ir_dir is None:
-            return self._core.compile_model(self._static_model(batch_size), "CPU", self._config)
+            return self._core.compile_model(self._static_model(batch_size), "CPU", config)
         import openvino
 
         ir_path = self._ir_dir / f"{self._model_path.stem}-bs{batch_size}.xml"
@@ -140,27 +148,63 @@ class OpenVinoBackend:
                     os.replace(staged.with_suffix(".bin"), ir_path.with_suffix(".bin"))
                     os.replace(staged, ir_path)  # the .xml last: its presence means the pair is complete
             except OSError:  # a read-only cache (e.g. in a container): compile without it
-                return self._core.compile_model(self._static_model(batch_size), "CPU", self._config)
-        return self._core.compile_model(str(ir_path), "CPU", self._config)
+                return self._core.compile_model(self._static_model(batch_size), "CPU", config)
+        return self._core.compile_model(str(ir_path), "CPU", config)
 
-    def _request_for(self, batch_size: int):  # noqa: ANN202
-        if batch_size not in self._requests:
-            self._requests[batch_size] = self._compiled(batch_size).create_infer_request()
-        return self._requests[batch_size]
+    def _latency_request(self, batch_size: int):  # noqa: ANN202
+        if batch_size not in self._latency_requests:
+            self._latency_requests[batch_size] = self._compiled(batch_size, "latency").create_infer_request()
+        return self._latency_requests[batch_size]
+
+    def _queue(self, batch_size: int):  # noqa: ANN202
+        if batch_size not in self._queues:
+            import openvino
+
+            self._queues[batch_size] = openvino.AsyncInferQueue(self._compiled(batch_size, "throughput"), self._streams)
+        return self._queues[batch_size]
 
     def run(self, batch: np.ndarray) -> np.ndarray:
-        """Batches are padded up to a power of two (at most 8 per inference), so a handful of static graphs serve
+        """Chunks are padded up to a power of two (at most MAX_STATIC_BATCH), so a handful of static graphs serve
         every request size."""
+        batch = np.ascontiguousarray(batch, dtype=np.uint8)
+        with self._lock:
+            if len(batch) == 1 or self._streams == 1:
+                return self._run_one_stream(batch)
+            return self._run_all_streams(batch)
+
+    def _run_one_stream(self, batch: np.ndarray) -> np.ndarray:
         outputs = []
         for start in range(0, len(batch), MAX_STATIC_BATCH):
-            chunk = np.ascontiguousarray(batch[start : start + MAX_STATIC_BATCH], dtype=np.uint8)
-            padded_size = 1 << (len(chunk) - 1).bit_length()
-            if padded_size != len(chunk):
-                chunk = np.concatenate([chunk, np.zeros((padded_size - len(chunk), *chunk.shape[1:]), np.uint8)])
-            with self._lock:
-                result = self._request_for(padded_size).infer({0: chunk})  # type: ignore[attr-defined]
-                outputs.append(np.array(next(iter(result.values())), dtype=np.float32)[: len(batch) - start])
+            chunk = _padded(batch[start : start + MAX_STATIC_BATCH])
+            result = self._latency_request(len(chunk)).infer({0: chunk})  # type: ignore[attr-defined]
+            outputs.append(np.array(next(iter(result.values())), dtype=np.float32)[: len(batch) - start])
         return np.concatenate(outputs)
+
+    def _run_all_streams(self, batch: np.ndarray) -> np.ndarray:
+        per_stream = -(-len(batch) // self._streams)  # ceil: every stream gets work
+        chunk_size = min(MAX_STATIC_BATCH, 1 << (per_stream - 1).bit_length())
+        queue = self._queue(chunk_size)
+        starts = range(0, len(batch), chunk_size)
+        outputs: list[np.ndarray | None] = [None] * len(starts)
+
+        def keep(request, index: int) -> None:  # noqa: ANN001 - an openvino InferRequest
+            outputs[index] = np.array(request.get_output_tensor(0).data, dtype=np.float32)
+
+        queue.set_callback(keep)  # type: ignore[attr-defined]
+        for index, start in enumerate(starts):
+            queue.start_async({0: _padded(batch[start : start + chunk_size], chunk_size)}, index)  # type: ignore[attr-defined]
+        queue.wait_all()  # type: ignore[attr-defined]
+        if any(out is None for out in outputs):
+            raise RuntimeError("OpenVINO returned no output for a chunk of the batch")
+        return np.concatenate(outputs)[: len(batch)]  # type: ignore[arg-type]
+
+
+def _padded(chunk: np.ndarray, size: int | None = None) -> np.ndarray:
+    """`chunk` with zero images appended up to `size` (by default the next power of two)."""
+    size = size or 1 << (len(chunk) - 1).bit_length()
+    if size == len(chunk):
+        return chunk
+    return np.concatenate([chunk, np.zeros((size - len(chunk), *chunk.shape[1:]), np.uint8)])
 
 
 def _writable_dir(folder: Path) -> Path | None:
