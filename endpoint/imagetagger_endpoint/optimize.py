@@ -30,7 +30,7 @@ from imagetagger.modelspec import load_model_spec
 from imagetagger.preprocessing import prepare_bytes
 from imagetagger_endpoint.backends import BACKENDS, FP32_FILE, INPUT_NAME, INT8_FILE, Backend, load_backend
 from imagetagger_endpoint.backends import backend_available as available
-from imagetagger_endpoint.selection import cache_dir_for, write_choice
+from imagetagger_endpoint.selection import accurate_backends, cache_dir_for, write_choice
 
 logger = logging.getLogger(__name__)
 
@@ -165,10 +165,8 @@ def choose_fastest_accurate(
             "map": round(mean_average_precision(predict_all(backend, images), targets), 2),
         }
         logger.info("%s: %s", name, measured[name])
-    map_fp32 = measured["ort-fp32"]["map"]
-    accurate = {name: m for name, m in measured.items() if map_fp32 - m["map"] <= max_map_loss}
-    best = min(accurate, key=lambda name: accurate[name]["ms_bs1"])
-    evidence = {"map_fp32": map_fp32, "max_map_loss": max_map_loss, "measured": measured}
+    evidence = {"map_fp32": measured["ort-fp32"]["map"], "max_map_loss": max_map_loss, "measured": measured}
+    best = min(accurate_backends(evidence), key=lambda name: measured[name]["ms_bs1"])
     write_choice(cache_dir, best, evidence)
     return {"backend": best, **evidence}
 

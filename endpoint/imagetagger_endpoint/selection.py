@@ -22,6 +22,9 @@ from imagetagger_endpoint.backends import BACKENDS, DEFAULT_BACKEND, backend_ava
 logger = logging.getLogger(__name__)
 
 CHOICE_FILE = "backend.json"
+# Fastest first on x86 servers in general: OpenVINO int8 runs on VNNI or AMX where present and on AVX2 otherwise;
+# ONNX Runtime's int8 needs VNNI to beat its fp32. Used only where no choice was measured on the machine itself.
+PORTABLE_PREFERENCE = ("ov-int8", "ort-int8", "ov-bf16", DEFAULT_BACKEND)
 BACKEND_ENV = "IMAGETAGGER_BACKEND"  # "auto" (default) or a backend name
 CACHE_ENV = "IMAGETAGGER_CACHE_DIR"
 
@@ -69,15 +72,43 @@ def cache_dir_for(model_dir: Path, cache_root: Path | None = None) -> Path:
     return root / model_digest(model_dir)
 
 
-def read_choice(folder: Path) -> dict[str, Any] | None:
+def read_record(folder: Path) -> dict[str, Any] | None:
+    """The recorded choice and its evidence, from whichever machine it was measured on."""
     path = folder / CHOICE_FILE
-    if not path.is_file():
-        return None
-    choice = json.loads(path.read_text())
-    if choice.get("machine") != machine_fingerprint():
-        logger.info("ignoring %s: measured on another machine", path)
+    return json.loads(path.read_text()) if path.is_file() else None
+
+
+def read_choice(folder: Path) -> dict[str, Any] | None:
+    """The recorded choice if it was measured on this machine."""
+    choice = read_record(folder)
+    if choice is not None and choice.get("machine") != machine_fingerprint():
+        logger.info("ignoring the speed ranking in %s: measured on another machine", folder / CHOICE_FILE)
         return None
     return choice
+
+
+def accurate_backends(record: dict[str, Any]) -> set[str]:
+    """Backends whose val mAP in the record is within its accuracy budget of fp32's. Accuracy, unlike speed, does not
+    depend on the machine (the same graph and arithmetic), so it carries over to a machine that did not measure."""
+    map_fp32 = record.get("map_fp32")
+    budget = record.get("max_map_loss", 0.5)
+    if map_fp32 is None:
+        return set()
+    return {
+        name
+        for name, measured in record.get("measured", {}).items()
+        if isinstance(measured, dict) and "map" in measured and map_fp32 - measured["map"] <= budget
+    }
+
+
+def portable_choice(record: dict[str, Any], model_dir: Path, cache_dir: Path | None) -> str | None:
+    """On a machine that measured nothing (a SageMaker host, for one): the first of PORTABLE_PREFERENCE that the
+    record shows accurate and that can run here."""
+    accurate = accurate_backends(record)
+    for name in PORTABLE_PREFERENCE:
+        if name in accurate and backend_available(model_dir, name, cache_dir):
+            return name
+    return None
 
 
 def write_choice(folder: Path, backend: str, evidence: dict[str, Any]) -> Path:
@@ -88,14 +119,22 @@ def write_choice(folder: Path, backend: str, evidence: dict[str, Any]) -> Path:
 
 
 def choose_backend(model_dir: Path, cache_dir: Path | None) -> str:
-    """The environment's explicit choice, else the one measured on this machine, else fp32 (always correct)."""
+    """The environment's explicit choice, else the one measured on this machine, else the portable preference among
+    the backends the record shows accurate, else fp32 (always correct)."""
     requested = os.environ.get(BACKEND_ENV, "auto")
     if requested != "auto":
         if requested not in BACKENDS:
             raise ValueError(f"{BACKEND_ENV}={requested!r} is not one of auto, {', '.join(BACKENDS)}")
         return requested
-    for folder in (cache_dir, model_dir):
-        choice = read_choice(folder) if folder is not None else None
+    folders = [folder for folder in (cache_dir, model_dir) if folder is not None]
+    for folder in folders:
+        choice = read_choice(folder)
         if choice and choice.get("backend") in BACKENDS and backend_available(model_dir, choice["backend"], cache_dir):
             return str(choice["backend"])
+    for folder in folders:
+        record = read_record(folder)
+        portable = portable_choice(record, model_dir, cache_dir) if record else None
+        if portable:
+            logger.info("no choice measured on this machine: %s (accurate in %s)", portable, folder / CHOICE_FILE)
+            return portable
     return DEFAULT_BACKEND

@@ -56,3 +56,29 @@ def test_the_cache_is_per_model_content(model_dir, tmp_path):
     other.mkdir()
     (other / "model.onnx").write_bytes(b"a retrained model")
     assert selection.cache_dir_for(model_dir) != selection.cache_dir_for(other)
+
+
+def _record_from_another_machine(cache: Path, maps: dict[str, float]) -> None:
+    measured = {name: {"ms_bs1": 1.0, "map": value} for name, value in maps.items()}
+    record = {"backend": "ov-bf16", "machine": "the-build-machine", "map_fp32": 67.0, "measured": measured}
+    cache.mkdir(parents=True, exist_ok=True)
+    (cache / selection.CHOICE_FILE).write_text(json.dumps(record))
+
+
+def test_elsewhere_the_portable_preference_serves_among_the_recorded_accurate_backends(model_dir, monkeypatch):
+    # A SageMaker host: the packed record's speed ranking is another machine's, its accuracy figures still hold.
+    monkeypatch.setattr(selection, "backend_available", lambda _dir, name, _cache: name.startswith("ort"))
+    cache = selection.cache_dir_for(model_dir)
+    _record_from_another_machine(cache, {"ort-fp32": 67.0, "ort-int8": 66.7, "ov-int8": 67.1, "ov-bf16": 66.9})
+    assert selection.choose_backend(model_dir, cache) == "ort-int8", "ov-int8 preferred but OpenVINO is absent"
+
+    _record_from_another_machine(cache, {"ort-fp32": 67.0, "ort-int8": 65.9})
+    assert selection.choose_backend(model_dir, cache) == "ort-fp32", "int8 lost 1.1 mAP points: not accurate"
+
+
+def test_elsewhere_openvino_int8_is_preferred_when_it_can_run(model_dir, monkeypatch):
+    monkeypatch.setattr(selection, "backend_available", lambda _dir, _name, _cache: True)
+    cache = selection.cache_dir_for(model_dir)
+    _record_from_another_machine(cache, {"ort-fp32": 67.0, "ort-int8": 66.7, "ov-int8": 67.1, "ov-bf16": 66.9})
+    assert selection.choose_backend(model_dir, cache) == "ov-int8"
+    assert selection.accurate_backends({"measured": {"ov-int8": {"map": 1.0}}}) == set(), "no fp32 figure: none"

@@ -121,8 +121,8 @@ def run_benchmark(
         best["backend"],
         {
             "map_fp32": report["accuracy"]["default"]["map_fp32"],
-            "map": {k: round(v, 2) for k, v in maps.items()},
-            "speed": speeds,
+            "max_map_loss": MAX_MAP_LOSS,
+            "measured": {name: {**speeds[name], "map": round(maps[name], 2)} for name in maps if name in speeds},
         },
     )
     image = sorted((SAMPLE_DIR / "val").glob("*.jpg"))[0].read_bytes()
