@@ -1,6 +1,8 @@
 """One measurement in a fresh process; prints one JSON object. Used by run.py, runnable by hand:
 
 python -m imagetagger_endpoint.bench.measure backend --model resnet50 --model-dir DIR --backend ov-int8
+python -m imagetagger_endpoint.bench.measure ratio --model resnet50 --model-dir DIR --backend ov-int8 --batch 16 \
+    --baseline-batch 8
 python -m imagetagger_endpoint.bench.measure pipeline --model-dir models/default
 """
 
@@ -21,6 +23,7 @@ from imagetagger_endpoint.selection import cache_dir_for
 
 BATCH_SIZES = (1, 8, 16)
 SECONDS_PER_POINT = 3.0  # time budget per (backend, batch size): enough runs for a stable median
+SETTLE_S = 0.5  # torch's OpenMP threads keep spinning a moment after their last task: let them sleep first
 
 
 def _timed_runs(backend: Backend, images: np.ndarray, min_runs: int, budget_s: float) -> list[float]:
@@ -66,6 +69,28 @@ def measure_backend(args: argparse.Namespace) -> dict[str, Any]:
     return result
 
 
+def measure_ratio(args: argparse.Namespace) -> dict[str, Any]:
+    """Throughput of `--backend` over the torch fp32 eager baseline's, measured back to back in alternating rounds in
+    one process, each at its best batch size. This machine's speed drifts (the same measurement gave 145 and 316
+    img/s within a minute on this shared VM), so a ratio of two figures taken minutes apart carries that drift; a
+    ratio taken within seconds mostly does not. The median of the rounds' ratios is the speedup."""
+    from imagetagger_endpoint.bench.torch_backends import BASELINE, load_torch_backend
+
+    size = load_model_spec(args.model_dir).size
+    baseline = load_torch_backend(BASELINE, args.model, args.model_dir)
+    candidate = load_backend(args.model_dir, args.backend, cache_dir_for(args.model_dir))
+    rng = np.random.default_rng(0)
+    baseline_images = rng.integers(0, 256, (args.baseline_batch, size, size, 3), dtype=np.uint8)
+    candidate_images = rng.integers(0, 256, (args.batch, size, size, 3), dtype=np.uint8)
+    ratios = []
+    for _ in range(args.rounds):
+        baseline_s = statistics.median(_timed_runs(baseline, baseline_images, min_runs=3, budget_s=args.budget_s))
+        time.sleep(SETTLE_S)
+        candidate_s = statistics.median(_timed_runs(candidate, candidate_images, min_runs=3, budget_s=args.budget_s))
+        ratios.append((args.batch / candidate_s) / (args.baseline_batch / baseline_s))
+    return {"speedup": round(statistics.median(ratios), 2), "round_ratios": [round(r, 2) for r in ratios]}
+
+
 def measure_pipeline(args: argparse.Namespace) -> dict[str, Any]:
     """Images per second tagging real JPEGs from disk (read, decode, prepare, infer), the median of `runs`."""
     from imagetagger_endpoint.handler import model_fn
@@ -97,6 +122,14 @@ def get_args_parser() -> argparse.ArgumentParser:
     backend.add_argument("--backend", required=True)
     backend.add_argument("--budget-s", type=float, default=SECONDS_PER_POINT)
     backend.add_argument("--val-probabilities", type=Path, help="also save val-split probabilities to this .npy")
+    ratio = sub.add_parser("ratio", help="a serving backend's speedup over torch fp32 eager, in alternating rounds")
+    ratio.add_argument("--model", required=True, help="resnet50 or default (for the torch module)")
+    ratio.add_argument("--model-dir", type=Path, required=True)
+    ratio.add_argument("--backend", required=True)
+    ratio.add_argument("--batch", type=int, required=True, help="the backend's batch size")
+    ratio.add_argument("--baseline-batch", type=int, required=True)
+    ratio.add_argument("--rounds", type=int, default=5)
+    ratio.add_argument("--budget-s", type=float, default=SECONDS_PER_POINT / 2)
     pipeline = sub.add_parser("pipeline", help="bulk tagging throughput on real JPEGs")
     pipeline.add_argument("--model-dir", type=Path, required=True)
     pipeline.add_argument("--images", type=Path, required=True)
@@ -106,7 +139,8 @@ def get_args_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> None:
     args = get_args_parser().parse_args(argv)
-    result = measure_backend(args) if args.what == "backend" else measure_pipeline(args)
+    measure = {"backend": measure_backend, "ratio": measure_ratio, "pipeline": measure_pipeline}[args.what]
+    result = measure(args)
     print(json.dumps(result))  # noqa: T201 - the parent process reads this line
 
 
