@@ -12,17 +12,13 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import signal
-import subprocess
 import sys
 import tempfile
-import time
 import uuid
 from pathlib import Path
 from typing import Any
 
 DEFAULT_API_URL = "http://127.0.0.1:3000"
-STACK_START_TIMEOUT_S = 240
 
 
 def register(subparsers: Any) -> None:
@@ -46,69 +42,18 @@ def register(subparsers: Any) -> None:
     parser.set_defaults(func=run)
 
 
-class ManagedStack:
-    """`imagetagger up` in a subprocess on free ports with a throw-away state directory."""
-
-    def __init__(self, state_dir: Path) -> None:
-        from imagetagger_local.config import free_port
-
-        self.state_dir = state_dir
-        self.ports = {name: free_port() for name in ("api", "web", "s3", "endpoint", "moto")}
-        self.process: subprocess.Popen[bytes] | None = None
-
-    @property
-    def api_url(self) -> str:
-        return f"http://127.0.0.1:{self.ports['api']}"
-
-    def start(self) -> None:
-        import requests
-
-        command = [sys.executable, "-m", "imagetagger_cli.main", "up", "--state-dir", str(self.state_dir)]
-        command += ["--snapshot-interval", "2"]
-        for name, port in self.ports.items():
-            command += [f"--{name}-port", str(port)]
-        log = (self.state_dir / "up.log").open("ab")
-        self.process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)  # noqa: S603
-        deadline = time.monotonic() + STACK_START_TIMEOUT_S
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"`imagetagger up` exited with {self.process.returncode}; see {log.name}")
-            try:
-                if requests.get(f"{self.api_url}/health", timeout=2).ok:
-                    return
-            except requests.RequestException:
-                pass
-            time.sleep(0.5)
-        raise TimeoutError(f"the stack was not healthy within {STACK_START_TIMEOUT_S}s; see {log.name}")
-
-    def stop(self) -> None:
-        if self.process is None or self.process.poll() is not None:
-            return
-        # SIGTERM takes the same path as Ctrl-C in `imagetagger up` (the state is saved first), and unlike SIGINT it is
-        # not ignored when this command itself runs in the background of a non-interactive shell.
-        self.process.send_signal(signal.SIGTERM)
-        try:
-            self.process.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            os.killpg(self.process.pid, signal.SIGKILL)
-            self.process.wait()
-
-    def restart(self) -> None:
-        self.stop()
-        self.start()
-
-
 def run(args: argparse.Namespace) -> int:
     from imagetagger_local.load import LoadRefusedError, LoadRun
+    from imagetagger_local.stack_process import StackProcess
     from imagetagger_local.tokens import issue_token
 
     photos = sorted(args.photos.glob("*.jpg"))
     user = f"load-{uuid.uuid4().hex[:8]}"  # a fresh user: the poller sees only this run's images
-    stack: ManagedStack | None = None
+    stack: StackProcess | None = None
     with tempfile.TemporaryDirectory(prefix="imagetagger-load-") as scratch:
         try:
             if args.own_stack or args.restart_after is not None:
-                stack = ManagedStack(Path(scratch))
+                stack = StackProcess(Path(scratch))
                 stack.start()
                 api_url, jwt_dir = stack.api_url, Path(scratch) / "jwt"
             else:
@@ -120,6 +65,9 @@ def run(args: argparse.Namespace) -> int:
             return 2
         finally:
             if stack is not None:
-                stack.stop()
+                try:
+                    stack.stop()
+                except TimeoutError as exc:  # killed; the run's figures still stand
+                    print(f"imagetagger load: {exc}", file=sys.stderr)
     print(json.dumps(report.to_json(), indent=2))
     return 0 if report.every_image_terminal else 1
