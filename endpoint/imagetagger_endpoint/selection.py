@@ -78,15 +78,6 @@ def read_record(folder: Path) -> dict[str, Any] | None:
     return json.loads(path.read_text()) if path.is_file() else None
 
 
-def read_choice(folder: Path) -> dict[str, Any] | None:
-    """The recorded choice if it was measured on this machine."""
-    choice = read_record(folder)
-    if choice is not None and choice.get("machine") != machine_fingerprint():
-        logger.info("ignoring the speed ranking in %s: measured on another machine", folder / CHOICE_FILE)
-        return None
-    return choice
-
-
 def accurate_backends(record: dict[str, Any]) -> set[str]:
     """Backends whose val mAP in the record is within its accuracy budget of fp32's. Accuracy, unlike speed, does not
     depend on the machine (the same graph and arithmetic), so it carries over to a machine that did not measure."""
@@ -126,14 +117,15 @@ def choose_backend(model_dir: Path, cache_dir: Path | None) -> str:
         if requested not in BACKENDS:
             raise ValueError(f"{BACKEND_ENV}={requested!r} is not one of auto, {', '.join(BACKENDS)}")
         return requested
-    folders = [folder for folder in (cache_dir, model_dir) if folder is not None]
-    for folder in folders:
-        choice = read_choice(folder)
-        if choice and choice.get("backend") in BACKENDS and backend_available(model_dir, choice["backend"], cache_dir):
-            return str(choice["backend"])
-    for folder in folders:
-        record = read_record(folder)
-        portable = portable_choice(record, model_dir, cache_dir) if record else None
+    # Each record is read once: this runs in the endpoint's cold start.
+    records = [(folder, record) for folder in (cache_dir, model_dir) if folder and (record := read_record(folder))]
+    for _, record in records:
+        backend = record.get("backend")
+        measured_here = record.get("machine") == machine_fingerprint()
+        if measured_here and backend in BACKENDS and backend_available(model_dir, backend, cache_dir):
+            return str(backend)
+    for folder, record in records:
+        portable = portable_choice(record, model_dir, cache_dir)
         if portable:
             logger.info("no choice measured on this machine: %s (accurate in %s)", portable, folder / CHOICE_FILE)
             return portable

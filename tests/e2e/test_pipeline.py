@@ -110,19 +110,11 @@ def _pipeline(stack, *args: str) -> dict:
 
 
 def _upload_and_wait(stack, user: str, photo: Path) -> str:
-    ticket = requests.post(
-        f"{stack.api_url}/uploads",
-        json={"filename": photo.name, "content_type": "image/jpeg", "size": photo.stat().st_size},
-        headers=stack.auth(user),
-        timeout=30,
-    ).json()
-    form = ticket["upload"]
-    posted = requests.post(form["url"], data=form["fields"], files={"file": ("p.jpg", photo.read_bytes())}, timeout=30)
-    assert posted.status_code in (200, 204), posted.text
+    image_id = stack.upload(user, photo)
     for _ in range(600):
-        body = requests.get(f"{stack.api_url}/images/{ticket['image_id']}", headers=stack.auth(user), timeout=30).json()
+        body = requests.get(f"{stack.api_url}/images/{image_id}", headers=stack.auth(user), timeout=30).json()
         if body["status"] == "TAGGED":
-            return ticket["image_id"]
+            return image_id
         threading.Event().wait(0.5)
     raise AssertionError(f"not tagged: {body}")
 

@@ -57,21 +57,23 @@ def register(subparsers: Any) -> None:
 
 
 def _target(args: argparse.Namespace) -> Any:
-    from imagetagger_workflow.local_target import LocalTarget
+    """The running local stack, or None after saying why it cannot be reached."""
+    from imagetagger_workflow.local_target import LocalTarget, StackNotRunningError
 
-    return LocalTarget.connect(
-        f"http://127.0.0.1:{args.moto_port}", f"http://127.0.0.1:{args.endpoint_port}", args.state_dir.resolve()
-    )
+    try:
+        return LocalTarget.connect(
+            f"http://127.0.0.1:{args.moto_port}", f"http://127.0.0.1:{args.endpoint_port}", args.state_dir.resolve()
+        )
+    except StackNotRunningError as exc:
+        print(f"imagetagger pipeline: {exc}")
+        return None
 
 
 def run_pipeline_command(args: argparse.Namespace) -> int:
     from imagetagger_workflow.local_pipeline import PipelineOptions, run_pipeline
-    from imagetagger_workflow.local_target import StackNotRunningError
 
-    try:
-        target = _target(args)
-    except StackNotRunningError as exc:
-        print(f"imagetagger pipeline: {exc}")
+    target = _target(args)
+    if target is None:
         return 2
     options = PipelineOptions(
         coco_dir=args.coco_dir,
@@ -91,12 +93,9 @@ def run_pipeline_command(args: argparse.Namespace) -> int:
 
 def retag_command(args: argparse.Namespace) -> int:
     from imagetagger_workflow.local_retag import retag_stale_images
-    from imagetagger_workflow.local_target import StackNotRunningError
 
-    try:
-        target = _target(args)
-    except StackNotRunningError as exc:
-        print(f"imagetagger pipeline: {exc}")
+    target = _target(args)
+    if target is None:
         return 2
     summary = retag_stale_images(target, user_id=args.user)
     print(json.dumps(summary, indent=1) if args.json else f"re-tagged {summary['retagged']} image(s): {summary}")
