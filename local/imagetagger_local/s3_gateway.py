@@ -2,15 +2,15 @@
 
 Browsers upload straight to S3 with the presigned POST the API hands out, so the policy is the only thing between a
 user and the bucket. moto stores whatever it is sent; this gateway checks the policy like S3 (signature, expiry,
-conditions, size), requires a valid SigV4 signature on every other request (presigned GET URLs included), answers
-CORS from the bucket's own rules, and proxies to moto unchanged. moto itself delivers the bucket's ObjectCreated
-notifications to SQS (template.yaml's NotificationConfiguration, applied by cfn.py).
+conditions, size) on the form as post_form parses it and forwards that form re-encoded, requires a valid SigV4
+signature on every other request (presigned GET URLs included), answers CORS from the bucket's own rules, and proxies
+those to moto unchanged. moto itself delivers the bucket's ObjectCreated notifications to SQS (template.yaml's
+NotificationConfiguration, applied by cfn.py).
 """
 
 from __future__ import annotations
 
 import html
-import io
 import logging
 import uuid
 from collections.abc import Mapping
@@ -20,9 +20,9 @@ from typing import Any
 import boto3
 import urllib3
 from botocore.exceptions import ClientError
-from werkzeug.formparser import parse_form_data
 from werkzeug.wrappers import Request, Response
 
+from imagetagger_local.post_form import encode_post_form, parse_post_form
 from imagetagger_local.post_policy import PolicyViolationError, check_post_upload
 from imagetagger_local.s3_cors import cors_headers, matching_rule
 from imagetagger_local.sigv4 import SignatureError, verify_s3_request
@@ -61,14 +61,14 @@ class S3Gateway:
         if request.method == "OPTIONS" and origin:
             response = self._preflight(request, bucket, origin)
         else:
-            response = self._handle(request, environ, bucket)
+            response = self._handle(request, bucket)
             rule = matching_rule(self._cors_rules(bucket), origin, request.method) if origin and bucket else None
             if rule is not None:
                 for name, value in cors_headers(rule, origin or ""):
                     response.headers[name] = value
         return response(environ, start_response)
 
-    def _handle(self, request: Request, environ: dict[str, Any], bucket: str) -> Response:
+    def _handle(self, request: Request, bucket: str) -> Response:
         is_form_upload = (
             request.method == "POST"
             and bucket
@@ -76,7 +76,7 @@ class S3Gateway:
             and request.mimetype == "multipart/form-data"
         )
         if is_form_upload:
-            return self._form_upload(request, environ, bucket)
+            return self._form_upload(request, bucket)
         body = request.get_data(cache=False)
         raw_uri = request.environ.get("RAW_URI") or request.full_path
         try:
@@ -95,23 +95,21 @@ class S3Gateway:
             return error_xml(403, "AccessDenied", str(refusal))  # the bucket is private
         return self._proxy(request, body)
 
-    def _form_upload(self, request: Request, environ: dict[str, Any], bucket: str) -> Response:
+    def _form_upload(self, request: Request, bucket: str) -> Response:
         if (request.content_length or 0) > MAX_POST_BODY_BYTES:
             return error_xml(400, "EntityTooLarge", "Your proposed upload exceeds the maximum allowed size")
-        body = request.get_data(cache=False)
-        form_environ = {**environ, "wsgi.input": io.BytesIO(body), "CONTENT_LENGTH": str(len(body))}
-        _, form, files = parse_form_data(form_environ)
-        upload = files.get("file")
-        if upload is None:
-            return error_xml(400, "InvalidArgument", "POST requires exactly one file upload per request.")
-        size = len(upload.read())
         try:
-            key = check_post_upload(form.to_dict(), bucket, size, self._credentials, datetime.now(UTC))
+            form = parse_post_form(request.get_data(cache=False), request.headers.get("Content-Type", ""))
+            check_post_upload(form.fields, bucket, len(form.file), self._credentials, datetime.now(UTC))
         except PolicyViolationError as refusal:
             logger.info("refused POST upload to %s: %s", bucket, refusal)
             return error_xml(refusal.status, refusal.code, refusal.message)
-        logger.info("accepted POST upload s3://%s/%s (%d bytes)", bucket, key, size)
-        return self._proxy(request, body)
+        # moto gets the form re-encoded from what was checked, never the bytes as sent (see post_form).
+        body, content_type = encode_post_form(
+            form, drop=frozenset(name for name in form.fields if name.startswith("x-ignore-"))
+        )
+        logger.info("accepted POST upload s3://%s/%s (%d bytes)", bucket, form.stored_key, len(form.file))
+        return self._proxy(request, body, content_type)
 
     def _preflight(self, request: Request, bucket: str, origin: str) -> Response:
         method = request.headers.get("Access-Control-Request-Method", "")
@@ -134,10 +132,13 @@ class S3Gateway:
                 return []  # no such bucket or no CORS configuration: no CORS
         return self._cors_cache[bucket]
 
-    def _proxy(self, request: Request, body: bytes) -> Response:
+    def _proxy(self, request: Request, body: bytes, content_type: str | None = None) -> Response:
         # The raw URI keeps percent-encoding intact (keys may contain "/", spaces, unicode).
         url = self._moto_url + (request.environ.get("RAW_URI") or request.full_path.rstrip("?"))
         headers = {name: value for name, value in request.headers.items() if name.lower() not in _HOP_BY_HOP}
+        if content_type is not None:
+            headers = {name: value for name, value in headers.items() if name.lower() != "content-type"}
+            headers["Content-Type"] = content_type
         upstream = self._http.request(
             request.method,
             url,
