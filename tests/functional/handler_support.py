@@ -16,6 +16,7 @@ import numpy as np
 from imagetagger_local.cfn import TEMPLATE_PATH, load_template
 
 ROOT = Path(__file__).resolve().parents[2]
+DOG_BOX = {"box": [0.125, 0.25, 0.5, 0.625], "confidence": 0.91}
 EVENTS = ROOT / "events"
 REGION = "us-east-1"
 PROCESS_TIMEOUT_S = int(load_template(TEMPLATE_PATH)["Resources"]["ProcessFunction"]["Properties"]["Timeout"])
@@ -51,7 +52,8 @@ class FakeSageMakerRuntime:
 
     def __init__(self) -> None:
         self.requests: list[dict[str, Any]] = []
-        self.tags = [{"name": "dog", "confidence": 0.93, "parents": ["animal"]}]
+        # As the endpoint answers since issue 11: each tag with its boxes.
+        self.tags = [{"name": "dog", "confidence": 0.93, "parents": ["animal"], "instances": [DOG_BOX]}]
         self.model_version = "test-model-1"
         self.error: Exception | None = None
 

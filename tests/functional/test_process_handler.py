@@ -6,7 +6,7 @@ import json
 import boto3
 import numpy as np
 from botocore.exceptions import ClientError, EndpointConnectionError
-from handler_support import EVENT_USER, REGION, http_event, jpeg_bytes, load_event
+from handler_support import DOG_BOX, EVENT_USER, REGION, http_event, jpeg_bytes, load_event
 
 
 def _image(api, lambda_context, image_id, user=None):
@@ -21,7 +21,8 @@ def test_uploaded_photo_is_tagged(upload_image, deliver, api, model, stack, lamb
     status, image = _image(api, lambda_context, image_id)
     assert status == 200
     assert image["status"] == "TAGGED"
-    assert image["tags"] == [{"name": "dog", "confidence": 0.93, "parents": ["animal"]}]
+    # The endpoint's boxes reach the record and the API unchanged.
+    assert image["tags"] == [{"name": "dog", "confidence": 0.93, "parents": ["animal"], "instances": [DOG_BOX]}]
     assert image["model_version"] == "test-model-1"
     # The endpoint got one preprocessed image as the contract says: uint8 [1, 224, 224, 3] in .npy.
     (request,) = model.requests

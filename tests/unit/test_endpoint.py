@@ -22,6 +22,9 @@ def runtime():
         yield client, stubber
 
 
+BOX = {"box": [0.1, 0.2, 0.3, 0.4], "confidence": 0.75}
+
+
 def _body(document) -> StreamingBody:
     raw = json.dumps(document).encode()
     return StreamingBody(io.BytesIO(raw), len(raw))
@@ -35,7 +38,15 @@ def test_sends_npy_and_parses_predictions(runtime):
     client, stubber = runtime
     answer = {
         "model_version": "m1",
-        "predictions": [{"tags": [{"name": "cat", "confidence": 0.8, "parents": ["animal"]}]}, {"tags": []}],
+        "predictions": [
+            {
+                "tags": [
+                    {"name": "cat", "confidence": 0.8, "parents": ["animal"], "instances": [BOX]},
+                    {"name": "person", "confidence": 0.6, "parents": []},  # an endpoint from before boxes
+                ]
+            },
+            {"tags": []},
+        ],
     }
     stubber.add_response(
         "invoke_endpoint",
@@ -43,7 +54,13 @@ def test_sends_npy_and_parses_predictions(runtime):
         {"EndpointName": "ep", "ContentType": "application/x-npy", "Accept": "application/json", "Body": ANY},
     )
     predictions = EndpointClient("ep", client).predict(_batch(2))
-    assert [p.tags for p in predictions] == [[{"name": "cat", "confidence": 0.8, "parents": ["animal"]}], []]
+    assert [p.tags for p in predictions] == [
+        [
+            {"name": "cat", "confidence": 0.8, "parents": ["animal"], "instances": [BOX]},
+            {"name": "person", "confidence": 0.6, "parents": [], "instances": []},
+        ],
+        [],
+    ]
     assert predictions[0].model_version == "m1"
 
 

@@ -66,7 +66,7 @@ def test_tagging_stores_tags_and_clears_ttl(repo):
     assert repo.mark_tagged("alice", image_id, [_tag("dog", 0.91, "animal")], "model-v1")
     record = repo.get("alice", image_id)
     assert record.status is ImageStatus.TAGGED and record.model_version == "model-v1"
-    assert record.tags == [{"name": "dog", "confidence": 0.91, "parents": ["animal"]}]
+    assert record.tags == [{"name": "dog", "confidence": 0.91, "parents": ["animal"], "instances": []}]
     item = repo.images.get_item(Key={"user_id": "alice", "image_id": image_id})["Item"]
     assert "expires_at" not in item  # a tagged image must not be expired by TTL
 

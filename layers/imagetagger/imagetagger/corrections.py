@@ -17,6 +17,7 @@ from botocore.exceptions import ClientError
 
 from imagetagger.errors import ConflictError, InvalidRequestError, NotFoundError
 from imagetagger.models import ImageStatus
+from imagetagger.tags import Tag
 
 # COCO's 80 categories with their supercategory (the tag's parent): the vocabulary every model of ours predicts.
 # Kept equal to training/imagetagger_training/coco_categories.json by tests/unit/test_workflow_corrections.py.
@@ -53,6 +54,19 @@ class Correction:
         chosen = (set(predicted) - set(self.rejected)) | set(self.confirmed) | set(self.added)
         return sorted(chosen)
 
+    def tags(self, predicted: list[Tag]) -> list[Tag]:
+        """The corrected tags in full: kept predicted tags as the model gave them (confidence, instances), in its
+        order, then the tags only the user vouched for, with confidence 1 and no instances (nothing located them)."""
+        labels = self.labels([tag["name"] for tag in predicted])
+        kept = [tag for tag in predicted if tag["name"] in labels]
+        kept_names = {tag["name"] for tag in kept}
+        added = [
+            Tag(name=name, confidence=1.0, parents=_parents(name), instances=[])
+            for name in labels
+            if name not in kept_names
+        ]
+        return kept + added
+
     def to_item(self) -> dict[str, Any]:
         return {
             "confirmed": list(self.confirmed),
@@ -69,6 +83,11 @@ class Correction:
             added=tuple(item.get("added", [])),
             updated_at=str(item.get("updated_at", "")),
         )
+
+
+def _parents(name: str) -> list[str]:
+    parent = COCO_PARENTS.get(name, name)
+    return [parent] if parent != name else []
 
 
 def build_correction(confirm: list[str], reject: list[str], add: list[str]) -> Correction:

@@ -11,7 +11,7 @@ import numpy as np
 from botocore.exceptions import BotoCoreError, ClientError
 
 from imagetagger.errors import InvalidImageError, ModelEndpointError
-from imagetagger.tags import Tag
+from imagetagger.tags import Tag, tag_from_dict
 
 NPY_CONTENT_TYPE = "application/x-npy"
 # One call may take this many attempts of (connect + read timeout): the processing function keeps that much time in
@@ -20,9 +20,21 @@ MAX_ATTEMPTS = 3
 CONNECT_TIMEOUT_S = 5.0
 
 
+# SageMaker's InvokeEndpoint payload limit (the local server enforces the same) and the endpoint's images per request
+# (imagetagger_endpoint.handler.MAX_BATCH): a batch above either is sent in several calls.
+MAX_PAYLOAD_BYTES = 6 * 1024 * 1024
+MAX_IMAGES_PER_CALL = 64
+_NPY_HEADER_BYTES = 128
+
+
 def call_budget_s(read_timeout_s: float) -> float:
     """The longest one predict() can take with the client from imagetagger.aws."""
     return MAX_ATTEMPTS * (CONNECT_TIMEOUT_S + read_timeout_s)
+
+
+def images_per_call(image_bytes: int) -> int:
+    """How many prepared images of `image_bytes` each one request may carry."""
+    return max(1, min(MAX_IMAGES_PER_CALL, (MAX_PAYLOAD_BYTES - _NPY_HEADER_BYTES) // max(1, image_bytes)))
 
 
 @dataclass(frozen=True)
@@ -82,10 +94,7 @@ def _parse(body: bytes, expected: int) -> list[Prediction]:
         version = str(document["model_version"])
         predictions = [
             Prediction(
-                tags=[
-                    Tag(name=str(t["name"]), confidence=float(t["confidence"]), parents=[str(p) for p in t["parents"]])
-                    for t in prediction["tags"]
-                ],
+                tags=[tag_from_dict(tag) for tag in prediction["tags"]],
                 model_version=version,
             )
             for prediction in document["predictions"]

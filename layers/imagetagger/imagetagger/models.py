@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from imagetagger.tags import Tag
+from imagetagger.tags import Tag, tag_from_dict
 
 IMAGE_ID_PATTERN = r"^[0-9a-f]{32}$"
 # What processing writes into `error` when a failure is worth retrying; records from before the `retriable` flag
@@ -66,10 +66,7 @@ class ImageRecord:
             size=int(item.get("size", 0)),
             status=ImageStatus(item["status"]),
             created_at=item.get("created_at", ""),
-            tags=[
-                Tag(name=t["name"], confidence=float(t["confidence"]), parents=list(t.get("parents", [])))
-                for t in item.get("tags", [])
-            ],
+            tags=[tag_from_dict(tag) for tag in item.get("tags", [])],
             model_version=item.get("model_version"),
             error=item.get("error"),
             corrections=item.get("corrections"),
@@ -110,7 +107,11 @@ class ImageRecord:
         from imagetagger.corrections import Correction  # corrections imports this module
 
         correction = Correction.from_item(self.corrections)
-        return {**correction.to_item(), "labels": correction.labels([tag["name"] for tag in self.tags])}
+        return {
+            **correction.to_item(),
+            "labels": correction.labels([tag["name"] for tag in self.tags]),
+            "tags": [dict(tag) for tag in correction.tags(self.tags)],
+        }
 
 
 def _retriable(item: dict[str, Any]) -> bool:

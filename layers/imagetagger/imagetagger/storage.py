@@ -125,11 +125,34 @@ class ImageRepository:
         item["revision"] = 0
         self.images.put_item(Item=item, ConditionExpression=Attr("image_id").not_exists())
 
-    def mark_tagged(self, user_id: str, image_id: str, tags: list[Tag], model_version: str) -> bool:
-        """Store the tags (replacing earlier ones); False when the image no longer exists."""
+    def get_items(self, keys: list[tuple[str, str]]) -> dict[tuple[str, str], dict[str, Any]]:
+        """The image items of these (user_id, image_id) keys, as stored (consistent reads, BatchGetItem); a key without
+        an item is left out. The processing function reads a whole batch's records with this."""
+        found: dict[tuple[str, str], dict[str, Any]] = {}
+        pending = [{"user_id": user_id, "image_id": image_id} for user_id, image_id in dict.fromkeys(keys)]
+        client = self.images.meta.client  # the resource's client speaks Python types
+        while pending:
+            request = {self.images.name: {"Keys": pending[:100], "ConsistentRead": True}}
+            pending = pending[100:]
+            while request:
+                response = client.batch_get_item(RequestItems=request)
+                for item in response["Responses"].get(self.images.name, []):
+                    found[(item["user_id"], item["image_id"])] = item
+                request = response.get("UnprocessedKeys") or {}
+        return found
+
+    def mark_tagged(
+        self, user_id: str, image_id: str, tags: list[Tag], model_version: str, current: dict[str, Any] | None = None
+    ) -> bool:
+        """Store the tags (replacing earlier ones); False when the image no longer exists. `current` is the item as
+        read a moment ago (get_items): the write is conditioned on its revision, so a stale one only costs a re-read."""
         for _ in range(_OPTIMISTIC_RETRIES):
-            current = self.images.get_item(Key={"user_id": user_id, "image_id": image_id}, ConsistentRead=True)
-            item = current.get("Item")
+            if current is not None:
+                item, current = current, None
+            else:
+                item = self.images.get_item(Key={"user_id": user_id, "image_id": image_id}, ConsistentRead=True).get(
+                    "Item"
+                )
             if item is None:
                 return False
             try:
@@ -248,7 +271,15 @@ def _tag_names(tag_items: list[dict[str, Any]]) -> list[str]:
 
 
 def _tag_item(tag: Tag) -> dict[str, Any]:
-    return {"name": tag["name"], "confidence": _decimal(tag["confidence"]), "parents": list(tag["parents"])}
+    return {
+        "name": tag["name"],
+        "confidence": _decimal(tag["confidence"]),
+        "parents": list(tag["parents"]),
+        "instances": [
+            {"box": [_decimal(value) for value in instance["box"]], "confidence": _decimal(instance["confidence"])}
+            for instance in tag.get("instances", [])
+        ],
+    }
 
 
 def _decimal(value: float) -> Decimal:

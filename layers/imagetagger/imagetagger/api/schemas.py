@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field
 
@@ -24,10 +24,26 @@ class UploadResponse(BaseModel):
     expires_in: int = Field(description="Seconds the form stays valid")
 
 
+Fraction = Annotated[float, Field(ge=0, le=1)]
+
+
+class InstanceOut(BaseModel):
+    box: Annotated[list[Fraction], Field(min_length=4, max_length=4)] = Field(
+        description="[x, y, width, height] of the object, as fractions of the photo's width and height; x, y is the "
+        "top-left corner (Rekognition's BoundingBox Left, Top, Width, Height)"
+    )
+    confidence: float = Field(ge=0, le=1, description="Confidence of this detection")
+
+
 class TagOut(BaseModel):
     name: str
     confidence: float = Field(ge=0, le=1, description="Calibrated probability")
     parents: list[str] = Field(description="COCO supercategory, e.g. dog -> animal")
+    instances: list[InstanceOut] = Field(
+        default_factory=list,
+        description="Where the objects are, most confident first (at most 10); [] when the model has no box for the "
+        "tag, for tags a user added, and for images tagged before boxes existed",
+    )
 
 
 class CorrectionsOut(BaseModel):
@@ -35,6 +51,10 @@ class CorrectionsOut(BaseModel):
     rejected: list[str] = Field(description="Predicted tags the user rejected")
     added: list[str] = Field(description="Tags the user added")
     labels: list[str] = Field(description="The corrected tags: what the next training run learns for this image")
+    tags: list[TagOut] = Field(
+        description="The corrected tags in full: a kept predicted tag with its confidence and instances, a tag the "
+        "user added with confidence 1 and no instances"
+    )
     updated_at: str
 
 
