@@ -24,7 +24,14 @@ def register(subparsers: Any) -> None:
     )
     parser.add_argument("--user", default="cli", help="local user to sign a token for when --token is not given")
     parser.add_argument("--state-dir", type=Path, default=default_state_dir(), help="the local stack's state directory")
-    parser.add_argument("--json", action="store_true", help="print one JSON object per file")
+    parser.add_argument(
+        "--json", action="store_true", help="print one JSON object per file (the API's answer, boxes included)"
+    )
+    parser.add_argument(
+        "--boxes",
+        action="store_true",
+        help="also print where each tag's objects are: one line per box, as fractions of the photo and in pixels",
+    )
     parser.set_defaults(func=run)
 
 
@@ -37,6 +44,23 @@ def _describe(tags: list[dict[str, Any]]) -> str:
     if not tags:
         return "(no tags above their thresholds)"
     return ", ".join(f"{t['name']} {t['confidence']:.2f} ({'/'.join(t.get('parents') or []) or '-'})" for t in tags)
+
+
+def _describe_boxes(tags: list[dict[str, Any]], size: tuple[int, int] | None) -> list[str]:
+    """One line per tag and one per box under it; pixels of the upright photo when its size is known."""
+    lines = []
+    for tag in tags:
+        instances = tag.get("instances") or []
+        count = f"{len(instances)} box{'es' if len(instances) != 1 else ''}" if instances else "no box"
+        lines.append(f"  {tag['name']} {tag['confidence']:.2f}: {count}")
+        for instance in instances:
+            x, y, w, h = instance["box"]
+            line = f"    {instance['confidence']:.2f}  x={x:.3f} y={y:.3f} w={w:.3f} h={h:.3f}"
+            if size is not None:
+                width, height = size
+                line += f"  ({round(x * width)}, {round(y * height)}) {round(w * width)}x{round(h * height)} px"
+            lines.append(line)
+    return lines
 
 
 def tag_file(session: Any, api_url: str, path: Path) -> dict[str, Any]:
@@ -64,6 +88,15 @@ def tag_file(session: Any, api_url: str, path: Path) -> dict[str, Any]:
     return body
 
 
+def _upright_size(path: Path) -> tuple[int, int] | None:
+    from imagetagger.quicktag import upright_size
+
+    try:
+        return upright_size(path.read_bytes())
+    except OSError:
+        return None
+
+
 def run(args: argparse.Namespace) -> int:
     import requests
     from tqdm import tqdm
@@ -87,5 +120,7 @@ def run(args: argparse.Namespace) -> int:
             line = f"{path}: error: {result['error']}"
         else:
             line = f"{path}: {_describe(result.get('tags', []))}"
+            if args.boxes:
+                line = "\n".join([line, *_describe_boxes(result.get("tags", []), _upright_size(path))])
         progress.write(line, file=sys.stdout)
     return 1 if failures else 0

@@ -9,11 +9,13 @@ from __future__ import annotations
 import io
 
 import numpy as np
+from PIL import Image
 
 from imagetagger.endpoint import EndpointClient, Prediction
 from imagetagger.errors import InvalidImageError, PayloadTooLargeError, UnsupportedMediaTypeError
 from imagetagger.preprocessing import DEFAULT_SIZE, decode_image, prepare
 
+_EXIF_ORIENTATION = 0x0112
 # Files above this are downscaled before POST /tag; below it they are sent as they are (no quality lost).
 SHRINK_ABOVE_BYTES = 1_000_000
 # Longest side of the downscaled copy: well above the model's 224 px, far below a phone photo.
@@ -44,3 +46,16 @@ def shrink_for_quick_tag(data: bytes, content_type: str) -> tuple[bytes, str]:
     buffer = io.BytesIO()
     image.save(buffer, format="JPEG", quality=90)
     return buffer.getvalue(), "image/jpeg"
+
+
+def upright_size(data: bytes) -> tuple[int, int] | None:
+    """(width, height) of the photo upright (EXIF orientation applied), as the model saw it: the size a tag's boxes
+    are fractions of. None when the bytes are not an image Pillow reads. Reads the header only."""
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            width, height = image.size
+            orientation = image.getexif().get(_EXIF_ORIENTATION, 1)
+    except (OSError, ValueError, Image.DecompressionBombError):
+        return None
+    # Orientations 5-8 turn the stored frame by 90 degrees.
+    return (height, width) if orientation in (5, 6, 7, 8) else (width, height)
