@@ -1,4 +1,4 @@
-"""Partial batches: one failing record is the only one retried, and a crash mid-batch re-tags nothing twice."""
+"""Batches: one endpoint call per batch, only the failed records retried, a crash mid-batch re-writes nothing."""
 
 from __future__ import annotations
 
@@ -27,22 +27,27 @@ def statuses(api, lambda_context, image_ids) -> list[str]:
     ]
 
 
-def test_only_the_record_whose_endpoint_call_failed_is_retried(endpoint, upload_image, deliver, api, lambda_context):
+def test_a_batch_is_one_endpoint_call_and_only_its_failed_records_are_retried(
+    endpoint, upload_image, deliver, api, lambda_context
+):
+    # GIVEN three photos and a file that is not an image in one batch; the batch's endpoint call fails on every attempt
     image_ids = [upload_image(jpeg_bytes(color=(i * 60, 90, 20))) for i in range(3)]
-    # The second image's call fails on every botocore attempt; the others are answered.
-    endpoint.script.extend([Answer(200)] + [Answer(500)] * MAX_ATTEMPTS)
+    text_id = upload_image(b"not an image at all", filename="notes.jpg")
+    endpoint.script.extend([Answer(500)] * MAX_ATTEMPTS)
 
     response = deliver()
 
-    assert len(response["batchItemFailures"]) == 1
-    assert sorted(statuses(api, lambda_context, image_ids)) == ["PENDING", "TAGGED", "TAGGED"]
-    calls_before_retry = endpoint.invocations
-    assert deliver()["batchItemFailures"] == []  # only the failed message was left in the queue
-    assert endpoint.invocations == calls_before_retry + 1
+    # THEN the photos go back to the queue, the text file is FAILED at once and not retried
+    assert endpoint.invocations == MAX_ATTEMPTS  # one call (with botocore's retries) for the whole batch
+    assert len(response["batchItemFailures"]) == 3
+    assert statuses(api, lambda_context, [*image_ids, text_id]) == ["PENDING"] * 3 + ["FAILED"]
+    # WHEN the retried records come back, they are tagged by one call
+    assert deliver()["batchItemFailures"] == []
+    assert endpoint.invocations == MAX_ATTEMPTS + 1
     assert statuses(api, lambda_context, image_ids) == ["TAGGED"] * 3
 
 
-def test_a_crash_mid_batch_redelivers_the_batch_but_tags_each_image_once(
+def test_a_crash_mid_batch_redelivers_the_batch_but_writes_each_image_once(
     endpoint, upload_image, process, stack, api, lambda_context
 ):
     # GIVEN three uploads; the function died (timeout, out of memory) after tagging the first of its batch
@@ -58,6 +63,10 @@ def test_a_crash_mid_batch_redelivers_the_batch_but_tags_each_image_once(
     assert len(redelivered["Records"]) == 3
     assert process.lambda_handler(redelivered, lambda_context)["batchItemFailures"] == []
 
-    # THEN the first image is not sent to the model again (idempotency), and all three are tagged
-    assert endpoint.invocations == 3
+    # THEN the batch is one more endpoint call, and idempotency keeps the first image's record as it was written
+    # (the batch stage does not read the idempotency table: a redelivered image costs inference, not a write)
+    assert endpoint.invocations == 2
     assert statuses(api, lambda_context, image_ids) == ["TAGGED"] * 3
+    images = boto3.resource("dynamodb", region_name=REGION).Table(stack.physical_ids["ImagesTable"])
+    revisions = [int(item["revision"]) for item in images.scan()["Items"] if item["image_id"] in image_ids]
+    assert revisions == [1, 1, 1]

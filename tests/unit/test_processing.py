@@ -7,8 +7,8 @@ import pytest
 from PIL import Image
 
 from imagetagger.endpoint import Prediction
-from imagetagger.errors import ModelEndpointError, NotFoundError
-from imagetagger.processing import ImageProcessor, MalformedEventError, objects_from_message
+from imagetagger.errors import InvalidImageError, ModelEndpointError
+from imagetagger.processing import ImageProcessor, MalformedEventError, UploadedObject, objects_from_message
 from imagetagger.settings import Settings
 
 SETTINGS = Settings("i", "t", "d", "bucket", "e", max_upload_bytes=50_000, max_receives=3)
@@ -40,11 +40,11 @@ class MemoryRepository:
         self.tagged = []
         self.failed = []
 
-    def get(self, user_id, image_id):
-        if not self.exists:
-            raise NotFoundError(image_id)
+    def get_items(self, keys):
+        self.batch_reads = getattr(self, "batch_reads", 0) + 1
+        return {key: {"user_id": key[0], "image_id": key[1], "revision": 0} for key in keys if self.exists}
 
-    def mark_tagged(self, user_id, image_id, tags, model_version):
+    def mark_tagged(self, user_id, image_id, tags, model_version, current=None):
         self.tagged.append((image_id, tags, model_version))
         return self.exists
 
@@ -62,7 +62,9 @@ class ScriptedEndpoint:
         self.batches.append(batch)
         if self.error:
             raise self.error
-        return [Prediction(tags=[{"name": "car", "confidence": 0.8, "parents": ["vehicle"]}], model_version="m")]
+        return [Prediction(tags=[{"name": "car", "confidence": 0.8, "parents": ["vehicle"]}], model_version="m")] * len(
+            batch
+        )
 
 
 def _run(data, *, size=None, repo=None, endpoint=None, receive_count=1):
@@ -104,7 +106,7 @@ def test_endpoint_failure_raises_and_marks_failed_only_on_the_last_receive():
 
 
 class BrokenRepository(MemoryRepository):
-    def mark_tagged(self, user_id, image_id, tags, model_version):
+    def mark_tagged(self, user_id, image_id, tags, model_version, current=None):
         raise RuntimeError("DynamoDB throttled")
 
 
@@ -159,3 +161,74 @@ def test_no_model_call_without_time_for_it():
         processor.process(upload, 1, time_left_s=lambda: 5.0)
     assert endpoint.batches == []
     assert processor.process(upload, 1, time_left_s=lambda: 600.0)["status"] == "TAGGED"
+
+
+# ---------------------------------------------------------------------------------------------- batches (issue 13)
+def _batch(count, bad=()):
+    keys = [f"uploads/alice/{index:032x}" for index in range(count)]
+    objects = {key: (b"not an image" if index in bad else _jpeg()) for index, key in enumerate(keys)}
+    uploads = [UploadedObject("bucket", key, f"e{index}", len(objects[key])) for index, key in enumerate(keys)]
+    return MemoryS3(objects), uploads
+
+
+def test_a_batch_is_read_with_one_batch_get_and_tagged_with_one_endpoint_call():
+    s3, uploads = _batch(10)
+    repo, endpoint = MemoryRepository(), ScriptedEndpoint()
+    processor = ImageProcessor(SETTINGS, s3, repo, endpoint)
+    prepared = processor.prepare_batch(uploads)
+    assert repo.tagged == [] and repo.batch_reads == 1  # the batch stage writes nothing
+    assert [batch.shape for batch in endpoint.batches] == [(10, 224, 224, 3)]
+    statuses = [processor.process(vars(upload), 1, prepared=prepared[upload])["status"] for upload in uploads]
+    assert statuses == ["TAGGED"] * 10 and len(repo.tagged) == 10 and len(endpoint.batches) == 1
+
+
+def test_a_bad_file_in_a_batch_fails_alone():
+    s3, uploads = _batch(4, bad={2})
+    repo, endpoint = MemoryRepository(), ScriptedEndpoint()
+    processor = ImageProcessor(SETTINGS, s3, repo, endpoint)
+    prepared = processor.prepare_batch(uploads)
+    statuses = [processor.process(vars(upload), 1, prepared=prepared[upload])["status"] for upload in uploads]
+    assert statuses == ["TAGGED", "TAGGED", "FAILED", "TAGGED"]
+    assert [batch.shape[0] for batch in endpoint.batches] == [3]
+
+
+class PickyEndpoint(ScriptedEndpoint):
+    """Refuses (4xx) any request that contains an all-black image, as a model refuses an input it cannot take."""
+
+    def predict(self, batch):
+        self.batches.append(batch)
+        if any(not image.any() for image in batch):
+            raise InvalidImageError("the model rejected the image: unsupported input")
+        return [Prediction(tags=[], model_version="m")] * len(batch)
+
+
+def test_a_batch_the_model_refuses_is_retried_image_by_image_so_only_the_culprit_fails():
+    black = io.BytesIO()
+    Image.new("RGB", (64, 64), "black").save(black, "PNG")
+    s3, uploads = _batch(3)
+    s3.objects[uploads[1].key] = black.getvalue()
+    uploads[1] = UploadedObject("bucket", uploads[1].key, "e1", len(black.getvalue()))
+    repo, endpoint = MemoryRepository(), PickyEndpoint()
+    processor = ImageProcessor(SETTINGS, s3, repo, endpoint)
+    prepared = processor.prepare_batch(uploads)
+    statuses = [processor.process(vars(upload), 1, prepared=prepared[upload])["status"] for upload in uploads]
+    assert statuses == ["TAGGED", "FAILED", "TAGGED"] and "rejected" in repo.failed[0][1]
+    assert [batch.shape[0] for batch in endpoint.batches] == [3, 1, 1, 1]
+
+
+def test_a_batch_larger_than_the_payload_limit_is_split(monkeypatch):
+    from imagetagger import processing
+
+    monkeypatch.setattr(processing, "images_per_call", lambda image_bytes: 4)
+    s3, uploads = _batch(10)
+    endpoint = ScriptedEndpoint()
+    ImageProcessor(SETTINGS, s3, MemoryRepository(), endpoint).prepare_batch(uploads)
+    assert [batch.shape[0] for batch in endpoint.batches] == [4, 4, 2]
+
+
+def test_images_per_call_respects_the_payload_limit():
+    from imagetagger.endpoint import MAX_IMAGES_PER_CALL, MAX_PAYLOAD_BYTES, images_per_call
+
+    assert images_per_call(224 * 224 * 3) == 41  # 6 MB of 224 px images
+    assert images_per_call(448 * 448 * 3) * 448 * 448 * 3 < MAX_PAYLOAD_BYTES
+    assert images_per_call(10) == MAX_IMAGES_PER_CALL and images_per_call(10**9) == 1

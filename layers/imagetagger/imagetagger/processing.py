@@ -1,4 +1,8 @@
-"""Tagging one uploaded object: S3 event -> read (size guard) -> decode/prepare -> endpoint -> DynamoDB.
+"""Tagging uploaded objects: S3 events -> read (size guard) -> decode/prepare -> endpoint -> DynamoDB.
+
+A batch of SQS messages is prepared together (prepare_batch: one BatchGetItem, concurrent reads, one endpoint call),
+then each image's outcome is written on its own (process, idempotent per object), because each image's write is
+conditioned on its own record and its own idempotency record: one image deleted meanwhile must not cancel the others.
 
 Outcomes, so that no image stays PENDING:
 - a bad file (not an image, corrupt, too large) -> FAILED with the reason, not retried;
@@ -12,7 +16,8 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from typing import Any
 from urllib.parse import unquote_plus
@@ -22,8 +27,8 @@ from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from botocore.exceptions import ClientError
 
-from imagetagger.endpoint import EndpointClient, call_budget_s
-from imagetagger.errors import ImageTaggerError, InvalidImageError, ModelEndpointError, NotFoundError
+from imagetagger.endpoint import EndpointClient, Prediction, call_budget_s, images_per_call
+from imagetagger.errors import ImageTaggerError, InvalidImageError, ModelEndpointError
 from imagetagger.models import parse_upload_key
 from imagetagger.preprocessing import DEFAULT_SIZE, decode_image, prepare
 from imagetagger.settings import Settings
@@ -31,6 +36,8 @@ from imagetagger.storage import ImageRepository
 
 logger = Logger(child=True)
 metrics = Metrics()  # Powertools metrics are shared per process; the handler's log_metrics flushes them
+# Objects of a batch read and decoded at once: S3 GETs wait on the network, Pillow releases the GIL while decoding.
+READ_WORKERS = 8
 
 
 class MalformedEventError(ImageTaggerError):
@@ -70,6 +77,16 @@ def objects_from_message(body: str) -> list[UploadedObject]:
         raise MalformedEventError(f"the message is not an S3 event: {exc}") from exc
 
 
+@dataclass
+class Prepared:
+    """What the batch stage found for one object, for its own idempotent step to write: the record as read (None: the
+    image is gone), and either the prediction or the error that decides the image's fate."""
+
+    record: dict[str, Any] | None
+    prediction: Prediction | None = None
+    error: Exception | None = None
+
+
 class ImageProcessor:
     def __init__(self, settings: Settings, s3: Any, repo: ImageRepository, endpoint: EndpointClient) -> None:
         self.settings = settings
@@ -77,10 +94,81 @@ class ImageProcessor:
         self.repo = repo
         self.endpoint = endpoint
 
+    # ------------------------------------------------------------------ the batch stage (no writes)
+    def prepare_batch(
+        self, objects: Sequence[UploadedObject], time_left_s: Callable[[], float] | None = None
+    ) -> dict[UploadedObject, Prepared]:
+        """Read the batch's records with one BatchGetItem, its objects concurrently, and tag them all with as few
+        endpoint calls as the payload limit allows (one for an SQS batch of 10). Writes nothing: each image's outcome
+        is written by `process`, once per image under the idempotency key, so partial failures stay per image."""
+        owned = {obj: parsed for obj in dict.fromkeys(objects) if (parsed := parse_upload_key(obj.key)) is not None}
+        records = self.repo.get_items(list(owned.values()))
+        prepared = {obj: Prepared(records.get(key)) for obj, key in owned.items()}
+        present = [obj for obj in owned if prepared[obj].record is not None]
+        with ThreadPoolExecutor(max_workers=min(READ_WORKERS, len(present) or 1), thread_name_prefix="read") as pool:
+            loaded = dict(zip(present, pool.map(self._load, present), strict=True))
+        ready = [obj for obj in present if isinstance(loaded[obj], np.ndarray)]
+        for obj in present:
+            if not isinstance(loaded[obj], np.ndarray):
+                prepared[obj].error = loaded[obj]
+        if not ready:
+            return prepared
+        budget = call_budget_s(self.settings.endpoint_timeout_s)
+        if time_left_s is not None and time_left_s() < budget:
+            # A batch behind a slow endpoint: give the records back to SQS rather than time out the invocation.
+            for obj in ready:
+                prepared[obj].error = ModelEndpointError(
+                    f"less than {budget:.0f} s left in this invocation for the model call"
+                )
+            return prepared
+        per_call = images_per_call(loaded[ready[0]].nbytes)
+        for start in range(0, len(ready), per_call):
+            chunk = ready[start : start + per_call]
+            for obj, outcome in zip(chunk, self._predict(np.stack([loaded[o] for o in chunk])), strict=True):
+                if isinstance(outcome, Prediction):
+                    prepared[obj].prediction = outcome
+                else:
+                    prepared[obj].error = outcome
+        return prepared
+
+    def _load(self, obj: UploadedObject) -> np.ndarray | Exception:
+        try:
+            return self._read_and_prepare(obj)
+        except Exception as exc:  # decided per image by process(): a bad file, a vanished object, or retried
+            return exc
+
+    def _predict(self, batch: np.ndarray) -> list[Prediction | Exception]:
+        """Predictions for a batch, or each image's error. The endpoint refusing a batch (4xx) does not say which
+        image it refused: then each is sent alone, so only the bad one fails."""
+        started = time.perf_counter()
+        try:
+            predictions: list[Prediction | Exception] = list(self.endpoint.predict(batch))
+        except InvalidImageError as exc:
+            if len(batch) == 1:
+                return [exc]
+            return [outcome for image in batch for outcome in self._predict(image[np.newaxis])]
+        except ModelEndpointError as exc:
+            metrics.add_metric(name="EndpointFailures", unit=MetricUnit.Count, value=1)
+            return [exc] * len(batch)
+        except Exception as exc:  # a bug: each image is retried, then FAILED "unexpected" on its last receive
+            logger.exception("the endpoint call failed unexpectedly")
+            return [exc] * len(batch)
+        # As the function sees it: network, cold start and botocore retries included (SageMaker's own is not).
+        latency_ms = (time.perf_counter() - started) * 1000
+        metrics.add_metric(name="ModelLatency", unit=MetricUnit.Milliseconds, value=latency_ms)
+        metrics.add_metric(name="ModelBatchSize", unit=MetricUnit.Count, value=len(batch))
+        return predictions
+
+    # ------------------------------------------------------------------ the per-image step (idempotent)
     def process(
-        self, upload: dict[str, Any], receive_count: int = 1, time_left_s: Callable[[], float] | None = None
+        self,
+        upload: dict[str, Any],
+        receive_count: int = 1,
+        time_left_s: Callable[[], float] | None = None,
+        prepared: Prepared | None = None,
     ) -> dict[str, str]:
-        """Tag one object (`upload` is an UploadedObject as a dict: the idempotency key is bucket/key/etag).
+        """Write one object's outcome (`upload` is an UploadedObject as a dict: the idempotency key is
+        bucket/key/etag); `prepared` comes from prepare_batch, else this object is prepared alone.
 
         Returns {"image_id", "status"}; raises (ModelEndpointError, or any unexpected error) when SQS should deliver
         the message again. `time_left_s` (the invocation's remaining seconds) guards the endpoint call.
@@ -92,7 +180,9 @@ class ImageProcessor:
             return {"image_id": "", "status": "IGNORED"}
         user_id, image_id = parsed
         try:
-            return self._tag(obj, user_id, image_id, receive_count, time_left_s)
+            if prepared is None:
+                prepared = self.prepare_batch([obj], time_left_s)[obj]
+            return self._write(obj, user_id, image_id, prepared, receive_count)
         except Exception as exc:
             # Retried by SQS; on the last receive the image must not stay PENDING, whatever went wrong.
             if receive_count >= self.settings.max_receives:
@@ -104,44 +194,32 @@ class ImageProcessor:
                 self._fail(user_id, image_id, message, reason, retriable=True)
             raise
 
-    def _tag(
-        self,
-        obj: UploadedObject,
-        user_id: str,
-        image_id: str,
-        receive_count: int,
-        time_left_s: Callable[[], float] | None,
+    def _write(
+        self, obj: UploadedObject, user_id: str, image_id: str, prepared: Prepared, receive_count: int
     ) -> dict[str, str]:
-        try:
-            self.repo.get(user_id, image_id)
-        except NotFoundError:
+        if prepared.record is None:
             # Deleted (or never presigned by us): the object has no owner record, so it must not be kept.
             logger.info("image record is gone; removing the leftover object", extra={"image_id": image_id})
             self.s3.delete_object(Bucket=obj.bucket, Key=obj.key)
             return {"image_id": image_id, "status": "IGNORED"}
-        try:
-            pixels = self._read_and_prepare(obj)
-            budget = call_budget_s(self.settings.endpoint_timeout_s)
-            if time_left_s is not None and time_left_s() < budget:
-                # A batch behind a slow endpoint: give this record back to SQS rather than time out the invocation.
-                raise ModelEndpointError(f"less than {budget:.0f} s left in this invocation for the model call")
-            started = time.perf_counter()
-            prediction = self.endpoint.predict(pixels[np.newaxis])[0]
-            # As the function sees it: network, cold start and botocore retries included (SageMaker's own is not).
-            latency_ms = (time.perf_counter() - started) * 1000
-            metrics.add_metric(name="ModelLatency", unit=MetricUnit.Milliseconds, value=latency_ms)
-        except _ObjectGoneError:
+        error = prepared.error
+        if isinstance(error, _ObjectGoneError):
             return {"image_id": image_id, "status": "IGNORED"}
-        except InvalidImageError as exc:
-            return self._fail(user_id, image_id, str(exc), reason="invalid_image")
-        except ModelEndpointError as exc:
-            metrics.add_metric(name="EndpointFailures", unit=MetricUnit.Count, value=1)
+        if isinstance(error, InvalidImageError):
+            return self._fail(user_id, image_id, str(error), reason="invalid_image")
+        if isinstance(error, ModelEndpointError):
             logger.warning(
                 "model endpoint failed; the message will be redelivered",
-                extra={"image_id": image_id, "receive_count": receive_count, "error": str(exc)},
+                extra={"image_id": image_id, "receive_count": receive_count, "error": str(error)},
             )
-            raise
-        if not self.repo.mark_tagged(user_id, image_id, prediction.tags, prediction.model_version):
+        if error is not None:
+            raise error
+        prediction = prepared.prediction
+        if prediction is None:
+            raise RuntimeError(f"image {image_id} was neither tagged nor failed by its batch")
+        if not self.repo.mark_tagged(
+            user_id, image_id, prediction.tags, prediction.model_version, current=prepared.record
+        ):
             logger.info("image deleted while it was tagged; nothing written", extra={"image_id": image_id})
             return {"image_id": image_id, "status": "IGNORED"}
         metrics.add_metric(name="ImagesTagged", unit=MetricUnit.Count, value=1)

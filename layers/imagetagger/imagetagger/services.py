@@ -15,7 +15,7 @@ from aws_lambda_powertools.utilities.idempotency import (
 
 from imagetagger import aws
 from imagetagger.endpoint import EndpointClient
-from imagetagger.processing import ImageProcessor
+from imagetagger.processing import ImageProcessor, Prepared, UploadedObject
 from imagetagger.settings import Settings
 from imagetagger.storage import ImageRepository
 
@@ -46,10 +46,13 @@ def services() -> Services:
 
 @dataclass
 class IdempotentProcessing:
-    """`process(upload=..., receive_count=...)` runs ImageProcessor.process at most once per bucket/key/etag."""
+    """`prepare(objects, time_left_s)` tags a batch (ImageProcessor.prepare_batch: nothing written);
+    `process(upload=..., receive_count=..., prepared=...)` writes one image's outcome (ImageProcessor.process) at most
+    once per bucket/key/etag."""
 
     process: Callable[..., dict[str, str]]
     config: IdempotencyConfig
+    prepare: Callable[..., dict[UploadedObject, Prepared]]
 
 
 @functools.cache
@@ -67,11 +70,14 @@ def idempotent_processing() -> IdempotentProcessing:
 
     @idempotent_function(data_keyword_argument="upload", persistence_store=persistence, config=config)
     def process_upload(
-        upload: dict[str, Any], receive_count: int, time_left_s: Callable[[], float] | None = None
+        upload: dict[str, Any],
+        receive_count: int,
+        time_left_s: Callable[[], float] | None = None,
+        prepared: Prepared | None = None,
     ) -> dict[str, str]:
-        return processor.process(upload, receive_count, time_left_s)
+        return processor.process(upload, receive_count, time_left_s, prepared)
 
-    return IdempotentProcessing(process=process_upload, config=config)
+    return IdempotentProcessing(process=process_upload, config=config, prepare=processor.prepare_batch)
 
 
 def reset() -> None:
