@@ -1,7 +1,7 @@
 // Service worker: keeps the app shell available offline and makes the page installable. Only the page's own static
 // files are cached; config.json and every API or S3 request always go to the network (they are live data).
 
-const CACHE = "imagetagger-shell-v4";
+const CACHE = "imagetagger-shell-v5";
 const SHELL = [
   "./",
   "index.html",
@@ -13,13 +13,16 @@ const SHELL = [
   "js/app.js",
   "js/api.js",
   "js/auth.js",
+  "js/boxes.js",
   "js/cards.js",
   "js/config.js",
   "js/corrections.js",
+  "js/detail-view.js",
   "js/dom.js",
   "js/gallery-view.js",
   "js/polling.js",
   "js/thumbnails.js",
+  "js/tiles.js",
   "js/upload.js",
   "js/uploads-view.js",
   "js/vocabulary.js",

@@ -13,6 +13,7 @@ import {
   storeToken,
 } from "./auth.js";
 import { loadConfig } from "./config.js";
+import { DetailView } from "./detail-view.js";
 import { GalleryView } from "./gallery-view.js";
 import { describeAccepted, formatBytes } from "./upload.js";
 import { UploadsView } from "./uploads-view.js";
@@ -126,8 +127,10 @@ async function main() {
     showError("Your session has ended; please sign in again.");
     showSignIn(config);
   });
+  const detail = new DetailView({ api, dialog: $("detail") });
   const gallery = new GalleryView({
     api,
+    detail,
     elements: {
       grid: $("gallery"),
       status: $("gallery-status"),
@@ -138,7 +141,7 @@ async function main() {
       minConfidence: $("min-confidence"),
     },
   });
-  const uploads = new UploadsView({ api, config, list: $("results"), onChange: () => gallery.refresh() });
+  const uploads = new UploadsView({ api, config, list: $("results"), detail, onChange: () => gallery.refresh() });
   const onSignedIn = () => {
     showError("");
     showApp(currentToken(), gallery);

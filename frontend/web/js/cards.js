@@ -1,8 +1,8 @@
-// One image as a card: thumbnail, name, status, tags with confidence bars and parent category, and actions.
+// One uploaded image as a card: thumbnail, name, status, tags with confidence bars and parent category, and actions
+// (the photo detail view, with its boxes and corrections, opens from here).
 // The card's elements are created once and updated in place, so the status line stays one live region that screen
 // readers announce as it changes.
 
-import { CorrectionsEditor } from "./corrections.js";
 import { el, percent, renderTags } from "./dom.js";
 
 /**
@@ -11,11 +11,11 @@ import { el, percent, renderTags } from "./dom.js";
  *         thumbnail?, canRetry?}
  */
 export class ImageCard {
-  /** onCorrect(body) saves a correction (PUT /images/{id}/tags) and returns the updated record. */
-  constructor({ title, onRetry, onDelete, onCorrect }) {
+  /** onOpen(opener) shows the image in the photo detail view, where its boxes and corrections are. */
+  constructor({ title, onRetry, onDelete, onOpen }) {
     this.onRetry = onRetry;
     this.onDelete = onDelete;
-    this.onCorrect = onCorrect;
+    this.onOpen = onOpen;
     this.title = title;
     this.thumb = el("div", { className: "thumb" });
     this.status = el("p", { className: "status", role: "status" });
@@ -32,15 +32,7 @@ export class ImageCard {
 
   /** `src` may be a list of candidates (e.g. the API's presigned URL, then this device's copy): the first that loads. */
   setThumbnail(src, alt) {
-    const candidates = (Array.isArray(src) ? src : [src]).filter(Boolean);
-    if (!candidates.length) {
-      this.thumb.replaceChildren(placeholderIcon());
-      return;
-    }
-    const image = el("img", { src: candidates[0], alt, loading: "lazy" });
-    // An expired URL or a deleted object must not leave a broken-image icon behind.
-    image.addEventListener("error", () => this.setThumbnail(candidates.slice(1), alt), { once: true });
-    this.thumb.replaceChildren(image);
+    showPhoto(this.thumb, src, alt);
   }
 
   update(state) {
@@ -56,13 +48,16 @@ export class ImageCard {
   }
 
   tagView(record) {
-    if (this.onCorrect) return new CorrectionsEditor(record, this.onCorrect).root;
     const tags = record.tags || [];
     return tags.length ? renderTags(tags) : el("p", { className: "hint", text: "No object the model knows was found." });
   }
 
   renderActions(state) {
     const buttons = [];
+    if (state.record && this.onOpen && state.phase === "TAGGED") {
+      const open = el("button", { type: "button", className: "button-primary", text: "Boxes and corrections", "aria-label": `Open ${this.title}`, onClick: () => this.onOpen(open) });
+      buttons.push(open);
+    }
     if (state.canRetry && this.onRetry) {
       buttons.push(el("button", { type: "button", text: "Retry", "aria-label": `Retry ${this.title}`, onClick: () => this.onRetry() }));
     }
@@ -96,8 +91,21 @@ export class ImageCard {
   }
 }
 
+/** Shows the first of `src` (one URL or a list) that loads in `container`, else a placeholder glyph. */
+function showPhoto(container, src, alt) {
+  const candidates = (Array.isArray(src) ? src : [src]).filter(Boolean);
+  if (!candidates.length) {
+    container.replaceChildren(placeholderIcon());
+    return;
+  }
+  const image = el("img", { src: candidates[0], alt, loading: "lazy" });
+  // An expired URL or a deleted object must not leave a broken-image icon behind.
+  image.addEventListener("error", () => showPhoto(container, candidates.slice(1), alt), { once: true });
+  container.replaceChildren(image);
+}
+
 // Material's "image" glyph, drawn inline so it needs no icon font (phones may lack emoji fonts).
-function placeholderIcon() {
+export function placeholderIcon() {
   const svg = document.createElementNS("http://www.w3.org/2000/svg", "svg");
   svg.setAttribute("viewBox", "0 0 24 24");
   svg.setAttribute("class", "thumb-placeholder");
@@ -108,7 +116,7 @@ function placeholderIcon() {
   return svg;
 }
 
-function statusText(state) {
+export function statusText(state) {
   switch (state.phase) {
     case "rejected":
       return `Not uploaded: ${state.message}`;

@@ -17,14 +17,35 @@ export function percent(confidence) {
   return `${Math.round(confidence * 100)}%`;
 }
 
-/** One tag: name, parent category, confidence bar and number; `extra` (e.g. correction buttons) goes last. */
+// Box colours, picked for contrast on photos and from one another (Okabe-Ito plus two); a tag keeps its colour.
+const BOX_COLOURS = ["#e69f00", "#56b4e9", "#009e73", "#f0e442", "#0072b2", "#d55e00", "#cc79a7", "#ffffff", "#9be15d", "#ff6f91"];
+
+/** The colour of a tag's boxes and of the swatch next to its name: the same for the same name everywhere. */
+export function tagColour(name) {
+  let hash = 0;
+  for (const char of name) hash = (hash * 31 + char.codePointAt(0)) >>> 0;
+  return BOX_COLOURS[hash % BOX_COLOURS.length];
+}
+
+function boxCount(tag) {
+  const count = (tag.instances || []).length;
+  if (!count) return null;
+  return el(
+    "span",
+    { className: "tag-boxes" },
+    el("span", { className: "swatch", "aria-hidden": "true", style: `background:${tagColour(tag.name)}` }),
+    `${count} box${count === 1 ? "" : "es"}`,
+  );
+}
+
+/** One tag: name, parent category, how many boxes, confidence bar and number; `extra` (e.g. correction buttons) last. */
 export function renderTagRow(tag, extra = null) {
   const parent = (tag.parents || [])[0];
   return el(
     "li",
     { className: "tag", "data-tag": tag.name },
     el("span", { className: "tag-name", text: tag.name }),
-    parent ? el("span", { className: "tag-parent", text: parent, title: "category" }) : null,
+    el("span", { className: "tag-meta" }, parent ? el("span", { className: "tag-parent", text: parent, title: "category" }) : null, boxCount(tag)),
     el("span", { className: "bar", "aria-hidden": "true" }, el("span", { style: `width:${percent(tag.confidence)}` })),
     el("span", { className: "tag-confidence", text: percent(tag.confidence), "aria-label": `confidence ${percent(tag.confidence)}` }),
     extra,

@@ -1,15 +1,18 @@
-// The gallery: the user's images (newest first, or those with a tag above a minimum confidence), tag counts, delete.
+// The gallery: a grid of the user's photos (newest first, or those with a tag above a minimum confidence) and tag
+// counts. A photo opens in the detail view (boxes, corrections, delete).
 
-import { ImageCard } from "./cards.js";
 import { el } from "./dom.js";
 import { canRetry, waitUntilDone } from "./polling.js";
 import { forgetThumbnail, thumbnailFor } from "./thumbnails.js";
+import { GalleryTile } from "./tiles.js";
 
 const PAGE_SIZE = 24;
 
 export class GalleryView {
-  constructor({ api, elements }) {
+  /** `detail` is the DetailView that opens a photo. */
+  constructor({ api, detail, elements }) {
     this.api = api;
+    this.detail = detail;
     this.$ = elements; // {grid, status, loadMore, tagCounts, tagOptions, tagInput, minConfidence}
     this.query = {};
     this.nextToken = null;
@@ -41,7 +44,7 @@ export class GalleryView {
       return;
     }
     if (generation !== this.generation) return;
-    for (const record of page.items) this.$.grid.append(this.card(record).root);
+    for (const record of page.items) this.$.grid.append(this.tile(record).root);
     this.nextToken = page.next_token || null;
     this.$.loadMore.hidden = !this.nextToken;
     const shown = this.$.grid.children.length;
@@ -50,36 +53,45 @@ export class GalleryView {
     this.$.status.textContent = shown ? `${shown}${this.nextToken ? "+" : ""} image${shown === 1 ? "" : "s"} ${what}.` : `No images ${what} yet.`;
   }
 
-  card(record) {
-    const card = new ImageCard({
+  tile(record) {
+    let current = record;
+    const tile = new GalleryTile({
       title: record.filename || record.image_id,
-      onRetry: () => this.retry(card, record),
-      onDelete: async () => {
-        await this.api.deleteImage(record.image_id);
-        forgetThumbnail(record.image_id);
-        await this.refresh(); // counts and the result list both change
-      },
-      onCorrect: (body) => this.api.correctTags(record.image_id, body),
+      onOpen: (opener) =>
+        this.detail.open(current, {
+          opener,
+          onUpdated: (updated) => {
+            current = updated;
+            tile.update({ phase: updated.status, record: updated, canRetry: canRetry(updated) });
+          },
+          onDeleted: async () => {
+            forgetThumbnail(record.image_id);
+            await this.refresh(); // counts and the result list both change
+          },
+        }),
+      onRetry: () => this.retry(tile, current).then((retried) => (current = retried || current)),
     });
-    card.setThumbnail(thumbnailFor(record), record.filename || "uploaded image");
+    tile.setThumbnail(thumbnailFor(record), record.filename || "uploaded image");
     const phase = record.status === "PENDING" ? "waiting" : record.status;
-    card.update({ phase, record, canRetry: canRetry(record) });
-    return card;
+    tile.update({ phase, record, canRetry: canRetry(record) });
+    return tile;
   }
 
   // Only offered for retriable failures (the model endpoint was down): the API re-queues the uploaded file.
-  async retry(card, record) {
+  // Returns the image's record as it is afterwards (null when the retry was refused).
+  async retry(tile, record) {
     let current;
     try {
       current = await this.api.retryImage(record.image_id);
-      card.update({ phase: "waiting", record: current, message: "Queued again. Waiting for tags…" });
+      tile.update({ phase: "waiting", record: current, message: "Queued again. Waiting for tags…" });
       current = (await waitUntilDone(this.api, record.image_id)) || current;
     } catch (error) {
-      card.update({ phase: "FAILED", record: { ...record, error: `${record.error} (retry refused: ${error.message})` } });
-      return;
+      tile.update({ phase: "FAILED", record: { ...record, error: `${record.error} (retry refused: ${error.message})` } });
+      return null;
     }
-    card.update({ phase: current.status === "PENDING" ? "waiting" : current.status, record: current, canRetry: canRetry(current) });
+    tile.update({ phase: current.status === "PENDING" ? "waiting" : current.status, record: current, canRetry: canRetry(current) });
     if (current.status === "TAGGED") await this.loadTags(); // its tags now count
+    return current;
   }
 
   async loadTags() {

@@ -11,11 +11,13 @@ const PARALLEL_UPLOADS = 3;
 
 export class UploadsView {
   /**
-   * @param {{api: import("./api.js").Api, config: object, list: HTMLElement, onChange: () => void}} options
+   * @param {{api: import("./api.js").Api, config: object, list: HTMLElement, detail: import("./detail-view.js").DetailView,
+   *          onChange: () => void}} options
    * onChange is called when an image finished or was deleted, so the gallery and tag counts can refresh.
    */
-  constructor({ api, config, list, onChange }) {
+  constructor({ api, config, list, detail, onChange }) {
     this.api = api;
+    this.detail = detail;
     this.config = config;
     this.list = list;
     this.onChange = onChange;
@@ -56,11 +58,19 @@ class UploadItem {
         await view.api.deleteImage(this.record.image_id);
         view.onChange();
       },
-      onCorrect: async (body) => {
-        const corrected = await view.api.correctTags(this.record.image_id, body);
-        view.onChange(); // the gallery shows the same image: let it show the correction too
-        return corrected;
-      },
+      // Boxes and corrections live in the photo detail view; the gallery shows the same image, so it refreshes too.
+      onOpen: (opener) =>
+        view.detail.open(this.record, {
+          opener,
+          onUpdated: (updated) => {
+            this.record = updated;
+            view.onChange();
+          },
+          onDeleted: () => {
+            this.card.root.remove();
+            view.onChange();
+          },
+        }),
     });
   }
 

@@ -1,0 +1,57 @@
+// One gallery image as a tile: the photo, its name and one status line (its tags once tagged, the reason when it
+// failed). The whole tile is one button that opens the photo detail view; a retriable failure also offers Retry.
+
+import { placeholderIcon, statusText } from "./cards.js";
+import { el } from "./dom.js";
+
+const TAGS_ON_A_TILE = 3;
+
+export class GalleryTile {
+  /** onOpen(opener) opens the detail view; onRetry() re-queues a retriable failure. */
+  constructor({ title, onOpen, onRetry }) {
+    this.title = title;
+    this.onRetry = onRetry;
+    this.thumb = el("span", { className: "tile-thumb" });
+    this.button = el(
+      "button",
+      { type: "button", className: "tile-open", "aria-label": `Open ${title}`, onClick: () => onOpen(this.button) },
+      this.thumb,
+      el("span", { className: "tile-title", text: title }),
+    );
+    this.status = el("p", { className: "status", role: "status" });
+    this.actions = el("div", { className: "actions" });
+    this.root = el("li", { className: "tile" }, this.button, this.status, this.actions);
+  }
+
+  /** The first of the candidate URLs that loads, else a placeholder (e.g. for a file that is not an image). */
+  setThumbnail(candidates, alt) {
+    if (!candidates.length) {
+      this.thumb.replaceChildren(placeholderIcon());
+      return;
+    }
+    const image = el("img", { src: candidates[0], alt, loading: "lazy" });
+    image.addEventListener("error", () => this.setThumbnail(candidates.slice(1), alt), { once: true });
+    this.thumb.replaceChildren(image);
+  }
+
+  /** state: {phase: "waiting"|"TAGGED"|"FAILED"|"error", record, message?, canRetry?} */
+  update(state) {
+    this.root.dataset.phase = state.phase;
+    this.root.dataset.imageId = state.record.image_id;
+    this.status.className = `status status-${state.phase.toLowerCase()}`;
+    this.status.textContent = state.phase === "TAGGED" ? tagSummary(state.record) : statusText(state);
+    const retry =
+      state.canRetry && this.onRetry
+        ? el("button", { type: "button", text: "Retry", "aria-label": `Retry ${this.title}`, onClick: () => this.onRetry() })
+        : null;
+    this.actions.replaceChildren(...(retry ? [retry] : []));
+  }
+}
+
+// What the user would call the photo: the corrected tags when they corrected it, else the model's best few.
+function tagSummary(record) {
+  const names = record.corrections ? record.corrections.labels : (record.tags || []).map((tag) => tag.name);
+  if (!names.length) return "No tags";
+  const more = names.length > TAGS_ON_A_TILE ? ` +${names.length - TAGS_ON_A_TILE}` : "";
+  return `${names.slice(0, TAGS_ON_A_TILE).join(", ")}${more}`;
+}
