@@ -18,6 +18,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 import pytest
 import requests
 from playwright.sync_api import Browser, Locator, Page, expect, sync_playwright
+from web_support import assert_boxes_drawn_where_they_belong, highlighted
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 COCO = REPO_ROOT / "data" / "coco-sample"
@@ -46,6 +47,26 @@ def coco_truth(photo: Path) -> dict[str, str]:
     return dict(supercategory[a["category_id"]] for a in annotations["annotations"] if a["image_id"] == image_id)
 
 
+def coco_boxes(photo: Path, name: str) -> list[list[float]]:
+    """The photo's ground-truth boxes of class `name` as [x, y, w, h] fractions of the photo."""
+    annotations = json.loads((COCO / "annotations" / "instances_val.json").read_text())
+    image = next(image for image in annotations["images"] if image["file_name"] == photo.name)
+    category = next(c["id"] for c in annotations["categories"] if c["name"] == name)
+    return [
+        [a["bbox"][0] / image["width"], a["bbox"][1] / image["height"]]
+        + [a["bbox"][2] / image["width"], a["bbox"][3] / image["height"]]
+        for a in annotations["annotations"]
+        if a["image_id"] == image["id"] and a["category_id"] == category
+    ]
+
+
+def iou(a: list[float], b: list[float]) -> float:
+    width = max(0.0, min(a[0] + a[2], b[0] + b[2]) - max(a[0], b[0]))
+    height = max(0.0, min(a[1] + a[3], b[1] + b[3]) - max(a[1], b[1]))
+    overlap = width * height
+    return overlap / (a[2] * a[3] + b[2] * b[3] - overlap)
+
+
 def all_coco_classes() -> list[str]:
     annotations = json.loads((COCO / "annotations" / "instances_val.json").read_text())
     return sorted(c["name"] for c in annotations["categories"])
@@ -72,12 +93,14 @@ def viewport(request: pytest.FixtureRequest) -> str:
 
 
 def screenshot(page: Page, name: str, top: Locator | None = None) -> None:
-    """Desktop: the whole page. Phone: one screenful starting at `top`, as a person would see it."""
+    """Desktop: the whole page. Phone: one screenful starting at `top`, as a person would see it. With the photo
+    detail view open: the screen, as its backdrop covers the screen and not the whole page."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     phone = page.viewport_size["width"] < 600
     if phone and top is not None:
         top.evaluate("element => element.scrollIntoView({block: 'start'})")
-    page.screenshot(path=SCREENSHOTS / f"{name}.png", full_page=not phone, scale="css")
+    dialog_open = page.locator("dialog[open]").count() > 0
+    page.screenshot(path=SCREENSHOTS / f"{name}.png", full_page=not phone and not dialog_open, scale="css")
 
 
 def new_user(prefix: str) -> str:
@@ -148,8 +171,8 @@ def test_sign_in_upload_see_tags_search_and_delete(browser: Browser, local_stack
     page.get_by_role("button", name="Search", exact=True).click()
     # THEN the photo is found, and its tag count is shown
     expect(page.locator("#gallery-status")).to_contain_text(f"1 image with “{best['name']}”")
-    expect(gallery.locator(".card")).to_have_count(1)
-    expect(gallery.locator(".card").first).to_contain_text(PHOTO.name)
+    expect(gallery.locator(".tile")).to_have_count(1)
+    expect(gallery.locator(".tile").first).to_contain_text(PHOTO.name)
     expect(page.locator(f'#tag-counts .chip[data-tag="{best["name"]}"] .count')).to_have_text("1")
     screenshot(page, f"web-{viewport}-gallery", top=page.get_by_role("heading", name="Gallery"))
 
@@ -158,15 +181,18 @@ def test_sign_in_upload_see_tags_search_and_delete(browser: Browser, local_stack
     page.get_by_label("Tag", exact=True).fill(absent)
     page.get_by_role("button", name="Search", exact=True).click()
     expect(page.locator("#gallery-status")).to_contain_text(f"No images with “{absent}”")
-    expect(gallery.locator(".card")).to_have_count(0)
+    expect(gallery.locator(".tile")).to_have_count(0)
 
-    # WHEN they delete it from the gallery (a second click confirms)
+    # WHEN they open it from the gallery and delete it there (a second click confirms)
     page.get_by_role("button", name="Show all").click()
-    expect(gallery.locator(".card")).to_have_count(1)
-    gallery.get_by_role("button", name=f"Delete {PHOTO.name}").click()
-    confirm = gallery.get_by_role("button", name=f"Confirm delete of {PHOTO.name}")
+    expect(gallery.locator(".tile")).to_have_count(1)
+    gallery.get_by_role("button", name=f"Open {PHOTO.name}").click()
+    detail = page.get_by_role("dialog", name=PHOTO.name)
+    detail.get_by_role("button", name=f"Delete {PHOTO.name}").click()
+    confirm = detail.get_by_role("button", name=f"Confirm delete of {PHOTO.name}")
     expect(confirm).to_be_focused()
     confirm.click()
+    expect(detail).to_be_hidden()
     # THEN it is gone from the page and from the API
     expect(page.locator("#gallery-status")).to_contain_text("No images in total")
     expect(page.locator("#tag-counts .chip")).to_have_count(0)
@@ -174,6 +200,39 @@ def test_sign_in_upload_see_tags_search_and_delete(browser: Browser, local_stack
         f"{local_stack.api_url}/images/{record['image_id']}", headers=local_stack.auth(user), timeout=10
     )
     assert gone.status_code == 404
+
+
+# Strict: the day the default model returns boxes this passes, and the marker must go (issue 11, the detector).
+@pytest.mark.xfail(strict=True, reason="the committed default model has no detector yet: its tags carry no instances")
+def test_the_detail_view_draws_the_models_boxes_around_the_zebras(browser: Browser, local_stack, viewport: str) -> None:
+    # GIVEN a real COCO photo of three zebras, tagged by the stack's own model
+    page = open_page(browser, viewport)
+    user = new_user(f"web-boxes-{viewport}")
+    sign_in(page, local_stack.web_url, user)
+    card = upload(page, PHOTO.name, PHOTO.read_bytes(), "image/jpeg")
+    wait_for_phase(local_stack, card, "TAGGED")
+    record = stored_record(local_stack, user, card)
+
+    # THEN the model located the zebras: at least two of the three, each box on a different real zebra (IoU >= 0.5)
+    zebra = next(tag for tag in record["tags"] if tag["name"] == "zebra")
+    truth = coco_boxes(PHOTO, "zebra")
+    matched = {max(range(len(truth)), key=lambda i: iou(box["box"], truth[i])) for box in zebra["instances"][:3]}
+    good = [box for box in zebra["instances"] if max(iou(box["box"], t) for t in truth) >= 0.5]
+    assert len(good) >= 2 and len(matched) >= 2, (zebra["instances"], truth)
+
+    # WHEN the user opens the photo from the gallery with the keyboard
+    tile = page.locator("#gallery .tile").filter(has_text=PHOTO.name)
+    tile.get_by_role("button", name=f"Open {PHOTO.name}").press("Enter")
+    detail = page.get_by_role("dialog", name=PHOTO.name)
+
+    # THEN every stored box is drawn where it belongs on the photo (loaded from S3), and focusing zebra highlights its
+    expect(detail.locator(".box")).to_have_count(sum(len(tag["instances"]) for tag in record["tags"]))
+    assert_boxes_drawn_where_they_belong(page, record)
+    detail.get_by_role("button", name="Right: zebra").focus()
+    assert highlighted(page) == {"zebra"}
+    screenshot(page, f"web-{viewport}-detail-boxes")
+    page.keyboard.press("Escape")
+    expect(detail).to_be_hidden()
 
 
 def test_a_text_file_renamed_jpg_shows_why_it_failed(browser: Browser, local_stack) -> None:
@@ -194,10 +253,16 @@ def test_a_text_file_renamed_jpg_shows_why_it_failed(browser: Browser, local_sta
 
     # AND after a reload the gallery says the same, with no Retry and no broken thumbnail of a file that is no image
     page.reload()
-    gallery_card = page.locator("#gallery .card").filter(has_text="not-a-photo.jpg")
-    expect(gallery_card.get_by_role("status")).to_have_text(f"Failed: {record['error']}")
-    expect(gallery_card.get_by_role("button", name="Retry")).to_have_count(0)
-    expect(gallery_card.locator(".thumb img")).to_have_count(0)
+    tile = page.locator("#gallery .tile").filter(has_text="not-a-photo.jpg")
+    expect(tile.get_by_role("status")).to_have_text(f"Failed: {record['error']}")
+    expect(tile.get_by_role("button", name="Retry")).to_have_count(0)
+    expect(tile.locator(".tile-thumb img")).to_have_count(0)
+    # AND its detail view says why, with no photo to draw boxes on, and offers Delete
+    tile.get_by_role("button", name="Open not-a-photo.jpg").click()
+    detail = page.get_by_role("dialog", name="not-a-photo.jpg")
+    expect(detail.get_by_role("status")).to_have_text(f"Failed: {record['error']}")
+    expect(detail.locator(".photo-frame img")).to_have_count(0)
+    expect(detail.get_by_role("button", name="Delete not-a-photo.jpg")).to_be_visible()
 
 
 def test_dropped_files_of_the_wrong_type_or_size_are_explained_before_upload(browser: Browser, local_stack) -> None:
@@ -246,8 +311,8 @@ def test_the_page_is_an_installable_app_whose_shell_opens_offline(browser: Brows
     expect(page.get_by_role("alert")).to_contain_text("config.json")
 
 
-def test_corrections_are_saved_and_shown_again(browser: Browser, local_stack) -> None:
-    # GIVEN a tagged photo
+def test_corrections_are_saved_in_the_detail_view_and_shown_again(browser: Browser, local_stack) -> None:
+    # GIVEN a tagged photo, opened from its upload card in the detail view
     page = open_page(browser, "desktop")
     user = new_user("web-corrections")
     sign_in(page, local_stack.web_url, user)
@@ -256,36 +321,51 @@ def test_corrections_are_saved_and_shown_again(browser: Browser, local_stack) ->
     record = stored_record(local_stack, user, card)
     predicted = [tag["name"] for tag in record["tags"]]
     missing = next(name for name in all_coco_classes() if name not in predicted)
+    # The upload card lists the tags but has no correction controls: they live in the detail view.
+    expect(card.get_by_role("button", name="Save corrections")).to_have_count(0)
+    card.get_by_role("button", name=f"Open {PHOTO.name}").click()
+    detail = page.get_by_role("dialog", name=PHOTO.name)
+    expect(detail.get_by_role("heading", name=PHOTO.name)).to_be_focused()
 
     # WHEN the user marks the best tag right, the others wrong, adds a missing one and saves
-    card.get_by_role("button", name=f"Right: {predicted[0]}").click()
+    detail.get_by_role("button", name=f"Right: {predicted[0]}").click()
     for name in predicted[1:]:
-        card.get_by_role("button", name=f"Wrong: {name}").click()
-    missing_field = card.get_by_label(f"Missing tag for {PHOTO.name}")
+        detail.get_by_role("button", name=f"Wrong: {name}").click()
+    missing_field = detail.get_by_label(f"Missing tag for {PHOTO.name}")
     missing_field.fill(missing)
     missing_field.press("Enter")
-    card.get_by_role("button", name="Save corrections").click()
+    detail.get_by_role("button", name="Save corrections").click()
 
     # THEN the page says what the next training run learns, and the API stored exactly that
     expected = sorted([predicted[0], missing])
-    expect(card.locator(".corrections-status")).to_have_text(
+    expect(detail.locator(".corrections-status")).to_have_text(
         f"Corrections saved. The next training run learns: {', '.join(expected)}."
     )
     stored = stored_record(local_stack, user, card)["corrections"]
     assert stored["labels"] == expected
     assert stored["confirmed"] == [predicted[0]] and stored["added"] == [missing]
+    # The kept tag keeps the model's boxes; the added one has none (nothing located it).
+    by_name = {tag["name"]: tag for tag in stored["tags"]}
+    assert by_name[predicted[0]]["instances"] == record["tags"][0]["instances"]
+    assert by_name[missing]["instances"] == []
     screenshot(page, "web-desktop-corrections")
 
-    # AND after a reload the gallery shows the same verdicts
+    # AND Escape closes the view, focus goes back to the button that opened it
+    page.keyboard.press("Escape")
+    expect(detail).to_be_hidden()
+    expect(card.get_by_role("button", name=f"Open {PHOTO.name}")).to_be_focused()
+
+    # AND after a reload the gallery's tile shows the corrected tags, and its detail view the same verdicts
     page.reload()
-    gallery_card = page.locator("#gallery .card").filter(has_text=PHOTO.name)
-    expect(gallery_card.get_by_role("button", name=f"Right: {predicted[0]}")).to_have_attribute("aria-pressed", "true")
-    expect(gallery_card.get_by_role("button", name=f"Remove added tag {missing}")).to_be_visible()
+    tile = page.locator("#gallery .tile").filter(has_text=PHOTO.name)
+    expect(tile.get_by_role("status")).to_have_text(", ".join(expected))
+    tile.get_by_role("button", name=f"Open {PHOTO.name}").press("Enter")
+    expect(detail.get_by_role("button", name=f"Right: {predicted[0]}")).to_have_attribute("aria-pressed", "true")
+    expect(detail.get_by_role("button", name=f"Remove added tag {missing}")).to_be_visible()
 
 
-def expect_thumbnail_from(card: Locator, origin: str) -> None:
-    """The card's thumbnail is the API's presigned URL at `origin` (the S3 gateway), and it really loaded."""
-    thumbnail = card.locator(".thumb img")
+def expect_thumbnail_from(thumbnail: Locator, origin: str) -> None:
+    """The image is the API's presigned URL at `origin` (the S3 gateway), and it really loaded."""
     expect(thumbnail).to_have_count(1)
     thumbnail.scroll_into_view_if_needed()  # loading="lazy"
     thumbnail.evaluate("img => img.decode()")  # rejects when the image cannot be loaded
@@ -310,9 +390,12 @@ def test_the_gallery_shows_the_photo_itself_on_another_device(browser: Browser, 
     sign_in(other, local_stack.web_url, user)
 
     # THEN the gallery shows the photo, loaded from S3 through the short-lived URL the API gave
-    gallery_card = other.locator("#gallery .card").filter(has_text=PHOTO.name)
-    expect(gallery_card).to_have_attribute("data-phase", "TAGGED")
-    expect_thumbnail_from(gallery_card, local_stack.s3_url)
+    tile = other.locator("#gallery .tile").filter(has_text=PHOTO.name)
+    expect(tile).to_have_attribute("data-phase", "TAGGED")
+    expect_thumbnail_from(tile.locator(".tile-thumb img"), local_stack.s3_url)
+    # AND its detail view shows the photo itself, large, from the same short-lived URL
+    tile.get_by_role("button", name=f"Open {PHOTO.name}").tap()
+    expect_thumbnail_from(other.get_by_role("dialog", name=PHOTO.name).locator(".photo-frame img"), local_stack.s3_url)
 
 
 def test_a_retriable_failure_offers_retry_and_the_retry_tags_it(browser: Browser, local_stack) -> None:
@@ -350,7 +433,7 @@ def test_a_retriable_failure_offers_retry_and_the_retry_tags_it(browser: Browser
 
     # WHEN the user reloads the page
     page.reload()
-    gallery_card = page.locator("#gallery .card").filter(has_text=PHOTO.name)
+    gallery_card = page.locator("#gallery .tile").filter(has_text=PHOTO.name)
     # THEN the gallery shows the reason and a Retry button
     expect(gallery_card.get_by_role("status")).to_have_text(f"Failed: {reason}")
     retry = gallery_card.get_by_role("button", name=f"Retry {PHOTO.name}")
