@@ -16,7 +16,7 @@ from PIL import Image, PngImagePlugin
 SEED = 20261129
 
 
-def _photo(size: tuple[int, int] = (96, 64), mode: str = "RGB") -> Image.Image:
+def _photo(size: tuple[int, int] = (120, 80), mode: str = "RGB") -> Image.Image:
     """A smooth colour gradient with a square in it: decodes like a photo, compresses small."""
     width, height = size
     y, x = np.mgrid[0:height, 0:width]
@@ -32,7 +32,7 @@ def _save(image: Image.Image, fmt: str, **options: object) -> bytes:
     return buffer.getvalue()
 
 
-def jpeg(size: tuple[int, int] = (96, 64), mode: str = "RGB", **options: object) -> bytes:
+def jpeg(size: tuple[int, int] = (120, 80), mode: str = "RGB", **options: object) -> bytes:
     return _save(_photo(size, mode), "JPEG", quality=85, **options)
 
 
@@ -181,18 +181,18 @@ def progressive_jpeg() -> bytes:
 
 
 def sixteen_bit_png() -> bytes:
-    ramp = (np.arange(64 * 96, dtype=np.uint32).reshape(64, 96) * 7 % 65536).astype(np.uint16)
+    ramp = (np.arange(80 * 120, dtype=np.uint32).reshape(80, 120) * 7 % 65536).astype(np.uint16)
     return _save(Image.fromarray(ramp), "PNG")  # uint16 -> mode I;16
 
 
 def float_tiff() -> bytes:
-    values = np.linspace(-3.5, 1e6, 64 * 96, dtype=np.float32).reshape(64, 96)
+    values = np.linspace(-3.5, 1e6, 80 * 120, dtype=np.float32).reshape(80, 120)
     return _save(Image.fromarray(values, "F"), "TIFF")
 
 
 def float_tiff_nan() -> bytes:
-    values = np.full((32, 32), np.nan, dtype=np.float32)
-    values[:, :16] = np.inf
+    values = np.full((96, 96), np.nan, dtype=np.float32)
+    values[:, :48] = np.inf
     return _save(Image.fromarray(values, "F"), "TIFF")
 
 
@@ -225,7 +225,7 @@ def animated_gif() -> bytes:
 
 
 def exif_rotated_jpeg() -> bytes:
-    """96x64 pixels stored, EXIF orientation 6: shown (and tagged) as a 64x96 portrait."""
+    """120x80 pixels stored, EXIF orientation 6: shown (and tagged) as an 80x120 portrait."""
     exif = Image.Exif()
     exif[0x0112] = 6
     return jpeg(exif=exif.tobytes())
@@ -316,3 +316,44 @@ def oversized_jpeg(size_bytes: int) -> bytes:
     segment = b"\xff\xe9" + struct.pack(">H", 65535) + b"\0" * 65533
     count = size_bytes // len(segment) + 1
     return data[:2] + segment * count + data[2:]
+
+
+def scan_bomb_jpeg(size_bytes: int) -> bytes:
+    """A progressive JPEG padded to `size_bytes` with empty scans: thousands of copies of one luminance AC scan header.
+
+    Each scan costs the decoder a pass over every block of the 16-megapixel image (~6 ms here), so the 217 KB file
+    (12000 scans) stalled a decoder for over a minute and 4 MB would for about twenty.
+    """
+    base = _save(Image.new("RGB", (4000, 4000), (120, 130, 140)), "JPEG", quality=50, progressive=True)
+    headers = []
+    position = base.find(b"\xff\xda")
+    while position >= 0:
+        (length,) = struct.unpack(">H", base[position + 2 : position + 4])
+        headers.append(base[position : position + 2 + length])
+        position = base.find(b"\xff\xda", position + 2)
+    # Ns = 1, component 1 (Y), spectral start > 0: an AC scan over the full-resolution component.
+    luminance_ac = next(h for h in headers if h[4] == 1 and h[5] == 1 and h[7] > 0)
+    count = max(1, (size_bytes - len(base)) // len(luminance_ac))
+    return base[:-2] + luminance_ac * count + base[-2:]
+
+
+def large_sixteen_bit_png() -> bytes:
+    """7000x7000 16-bit greyscale in ~100 KB: 98 MB decoded; converting it naively peaked at 1.5 GB."""
+    ramp = np.tile((np.arange(7000, dtype=np.uint32) * 9 % 65536).astype(np.uint16), (7000, 1))
+    return _save(Image.fromarray(ramp), "PNG")
+
+
+def large_float_tiff() -> bytes:
+    """7000x7000 32-bit float in ~300 KB: 196 MB decoded; converting it naively peaked at 1.6 GB."""
+    values = np.tile(np.repeat(np.linspace(0.0, 1.0, 70, dtype=np.float32), 100), (7000, 1))  # runs deflate well
+    return _save(Image.fromarray(values, "F"), "TIFF", compression="tiff_adobe_deflate")
+
+
+def large_rgba_png() -> bytes:
+    """7000x7000 RGBA: compositing its alpha at full size took four copies of 196 MB."""
+    image = Image.new("RGBA", (7000, 7000), (20, 120, 200, 128))
+    return _save(image, "PNG")
+
+
+def too_narrow() -> bytes:
+    return _save(_photo((2000, 90)), "PNG")

@@ -14,7 +14,7 @@ from corpus.manifest import BY_NAME, CASES, TAG_NOW_MAX_BYTES, Case
 
 from imagetagger.endpoint import EndpointClient
 from imagetagger.errors import ImageTaggerError, InvalidImageError
-from imagetagger.preprocessing import decode_image, prepare
+from imagetagger.preprocessing import decode_image, prepare_upload
 from imagetagger.quicktag import tag_image_bytes
 
 
@@ -48,11 +48,11 @@ def test_committed_files_are_what_the_generator_builds():
 def test_decode_and_prepare_accept_or_refuse_with_the_reason(case: Case):
     data = case.data()
     if case.tagged:
-        pixels = prepare(decode_image(data))
+        pixels = prepare_upload(data)
         assert pixels.dtype == np.uint8 and pixels.shape == (224, 224, 3)
     else:
         with pytest.raises(InvalidImageError, match=case.reason):
-            decode_image(data)
+            prepare_upload(data)
 
 
 @pytest.mark.parametrize("case", CASES, ids=lambda c: c.name)
@@ -73,9 +73,9 @@ def test_tag_now_answers_tags_or_the_expected_client_error(case: Case):
 
 
 def test_exif_orientation_is_applied_before_tagging():
-    # Stored 96x64 with orientation 6: the model must see the upright 64x96 photo.
-    assert decode_image(BY_NAME["exif_rotated_jpeg"].data()).size == (64, 96)
-    assert decode_image(BY_NAME["exif_bad_orientation"].data()).size == (96, 64)
+    # Stored 120x80 with orientation 6: the model must see the upright 80x120 photo.
+    assert decode_image(BY_NAME["exif_rotated_jpeg"].data()).size == (80, 120)
+    assert decode_image(BY_NAME["exif_bad_orientation"].data()).size == (120, 80)
 
 
 def test_transparent_pixels_are_shown_on_white():

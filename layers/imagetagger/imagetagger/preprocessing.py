@@ -7,36 +7,61 @@ because multi-label tagging must not crop objects at the edges away.
 from __future__ import annotations
 
 import io
+import time
 import warnings
 
 import numpy as np
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, UnidentifiedImageError
 
 from imagetagger.errors import InvalidImageError
+from imagetagger.jpeg_structure import read_structure
 
 DEFAULT_SIZE = 224
 # Formats Pillow may open. Everything else (SVG, PDF, HTML, ...) is rejected before decoding.
 ACCEPTED_FORMATS = frozenset({"JPEG", "PNG", "WEBP", "GIF", "BMP", "TIFF"})
 # Decompression-bomb guard: 50 megapixels is far above any phone camera's output.
 MAX_PIXELS = 50_000_000
+# What a decoder may hold at once: 50 megapixels at Pillow's 4 bytes a pixel (RGB is stored as RGBX), and the
+# whole-image coefficient buffer of a progressive JPEG (2 bytes per coefficient, 64 per 8x8 block and component).
+MAX_DECODED_BYTES = 200 * 1024 * 1024
+# A progressive JPEG has about 10 scans (libjpeg's default script); each costs a pass over the whole image.
+MAX_JPEG_SCANS = 100
+# Rekognition refuses images under 80 px on a side; squashed to the model's square they carry no usable detail.
+MIN_SIDE_PX = 80
+# Wider than a 20:1 strip, squashing to a square leaves nothing recognisable.
+MAX_ASPECT_RATIO = 20
+# Larger images are reduced (box filter, in bands) to at least this long side before any conversion, so that no
+# conversion copies a 50-megapixel image; the model looks at 224-280 px and prepare() reduces further anyway.
+WORK_EDGE_PX = 2048
+_BAND_ROWS = 512
+# Decoding any accepted file takes a few seconds at most (docs/reliability.md); longer means a file built to be slow.
+DECODE_BUDGET_S = 10.0
+# Bytes per pixel of Pillow's storage, by mode; every other mode takes 4.
+_STORAGE_BYTES = {"1": 1, "L": 1, "P": 1, "I;16": 2, "I;16L": 2, "I;16B": 2, "I;16N": 2}
 
 
-def decode_image(data: bytes, max_pixels: int = MAX_PIXELS) -> Image.Image:
-    """Decode untrusted bytes into an EXIF-oriented RGB image, or raise InvalidImageError with a reason."""
+def decode_image(data: bytes, max_pixels: int = MAX_PIXELS, *, taggable_only: bool = False) -> Image.Image:
+    """Decode untrusted bytes into an EXIF-oriented RGB image, or raise InvalidImageError with a reason.
+
+    Work and memory are bounded before decoding starts (pixels, bytes the decoder will hold, JPEG scans), and images
+    larger than WORK_EDGE_PX are reduced before conversion. `taggable_only` also refuses images too small or too
+    narrow to tag (a user's photo; a small training example is still a labelled example)."""
     if not data:
         raise InvalidImageError("the file is empty")
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             image: Image.Image = Image.open(io.BytesIO(data), formats=sorted(ACCEPTED_FORMATS))
-            if image.width * image.height > max_pixels:
-                raise InvalidImageError(
-                    f"the image is {image.width}x{image.height} pixels; at most {max_pixels} pixels are accepted"
-                )
-            image.draft("RGB", (DEFAULT_SIZE * 2, DEFAULT_SIZE * 2))  # JPEG only: decode near the target size
+            _check_size(image, max_pixels)
+            if taggable_only:
+                _check_taggable(*image.size)
+            if image.format == "JPEG":
+                _check_jpeg(data)
+                image.draft("RGB", (DEFAULT_SIZE * 2, DEFAULT_SIZE * 2))  # decode near the target size (DCT scaling)
             image.load()
-            image = ImageOps.exif_transpose(image)
-            return _to_rgb(image)
+            orientation = image.getexif().get(_ORIENTATION_TAG)
+            image = _to_rgb(_reduce(image, max(image.size) // WORK_EDGE_PX))
+            return _apply_orientation(image, orientation)
     except InvalidImageError:
         raise
     except UnidentifiedImageError as exc:
@@ -47,11 +72,91 @@ def decode_image(data: bytes, max_pixels: int = MAX_PIXELS) -> Image.Image:
         raise InvalidImageError(f"the image could not be decoded: {exc}") from exc
 
 
+def _check_size(image: Image.Image, max_pixels: int) -> None:
+    width, height = image.size
+    if width * height > max_pixels:
+        raise InvalidImageError(f"the image is {width}x{height} pixels; at most {max_pixels} pixels are accepted")
+    if width * height * _STORAGE_BYTES.get(image.mode, 4) > MAX_DECODED_BYTES:
+        raise InvalidImageError(f"the image is {width}x{height} pixels of mode {image.mode}: too large to decode")
+
+
+def _check_taggable(width: int, height: int) -> None:
+    if min(width, height) < MIN_SIDE_PX:
+        raise InvalidImageError(
+            f"the image is {width}x{height} pixels: too small to tag (at least {MIN_SIDE_PX} px on each side)"
+        )
+    if max(width, height) > MAX_ASPECT_RATIO * max(min(width, height), 1):
+        raise InvalidImageError(
+            f"the image is {width}x{height} pixels: too narrow to tag (at most {MAX_ASPECT_RATIO}:1)"
+        )
+
+
+def _check_jpeg(data: bytes) -> None:
+    structure = read_structure(data, stop_after_scans=MAX_JPEG_SCANS)
+    if structure.scans > MAX_JPEG_SCANS:
+        raise InvalidImageError(
+            f"the JPEG has more than {MAX_JPEG_SCANS} scans (a normal photo has at most a few dozen); "
+            "it would take too long to decode"
+        )
+    if structure.progressive and structure.coefficient_bytes > MAX_DECODED_BYTES:
+        raise InvalidImageError("the progressive JPEG is too large to decode (save it as a baseline JPEG)")
+
+
+def _reduce(image: Image.Image, factor: int) -> Image.Image:
+    """`image` reduced by an integer factor (box filter), band by band so no full-size converted copy exists."""
+    if factor <= 1:
+        return image
+    width, height = image.size
+    band_rows = factor * max(1, _BAND_ROWS // factor)  # every band but the last a whole number of boxes
+    bands = [
+        _reducible(image.crop((0, top, width, min(top + band_rows, height)))).reduce(factor)
+        for top in range(0, height, band_rows)
+    ]
+    reduced = Image.new(bands[0].mode, (bands[0].width, sum(band.height for band in bands)))
+    top = 0
+    for band in bands:
+        reduced.paste(band, (0, top))
+        top += band.height
+    if "transparency" in image.info and reduced.mode == image.mode:
+        reduced.info["transparency"] = image.info["transparency"]
+    return reduced
+
+
+def _reducible(band: Image.Image) -> Image.Image:
+    """The band in a mode Image.reduce supports (not 1, P or the 16-bit modes), losing nothing _to_rgb needs."""
+    if band.mode.startswith("I;16"):
+        return band.convert("I")
+    if band.mode == "P":
+        return band.convert("RGBA" if "transparency" in band.info else "RGB")
+    if band.mode == "1":
+        return band.convert("L")
+    return band
+
+
+def _apply_orientation(image: Image.Image, orientation: object) -> Image.Image:
+    method = _TRANSPOSE_FOR_ORIENTATION.get(orientation) if isinstance(orientation, int) else None
+    return image if method is None else image.transpose(method)
+
+
+_ORIENTATION_TAG = 0x0112
+# EXIF orientation -> the transpose that shows the photo upright (as ImageOps.exif_transpose; others are ignored).
+_TRANSPOSE_FOR_ORIENTATION = {
+    2: Image.Transpose.FLIP_LEFT_RIGHT,
+    3: Image.Transpose.ROTATE_180,
+    4: Image.Transpose.FLIP_TOP_BOTTOM,
+    5: Image.Transpose.TRANSPOSE,
+    6: Image.Transpose.ROTATE_270,
+    7: Image.Transpose.TRANSVERSE,
+    8: Image.Transpose.ROTATE_90,
+}
+
+
 def _to_rgb(image: Image.Image) -> Image.Image:
     if image.mode == "RGB":
         return image
-    if image.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
-        # 16-bit and float greyscale: rescale to 8 bits by the image's own range instead of clipping.
+    if image.mode.startswith("I;16") or image.mode in ("I", "F"):
+        # 16-bit and float greyscale: rescale to 8 bits by the image's own range instead of clipping. The image is
+        # at most WORK_EDGE_PX here, so the float copy is small.
         array = np.asarray(image, dtype=np.float64)
         # NaN/inf pixels (float TIFFs) would poison the range; scale by the finite ones and clamp the rest.
         finite = array[np.isfinite(array)]
@@ -78,3 +183,17 @@ def prepare(image: Image.Image, size: int = DEFAULT_SIZE) -> np.ndarray:
 def prepare_bytes(data: bytes, size: int = DEFAULT_SIZE) -> np.ndarray:
     """decode_image + prepare: untrusted bytes to one model input."""
     return prepare(decode_image(data), size)
+
+
+def prepare_upload(data: bytes, size: int = DEFAULT_SIZE) -> np.ndarray:
+    """A user's photo to one model input, refusing (InvalidImageError) what cannot be tagged: POST /tag and uploads.
+
+    The limits above bound decoding to a few seconds; a file that still takes longer than DECODE_BUDGET_S is refused as a
+    bad file, not retried: decoding it again would take as long (the model's own time budget is separate)."""
+    budget_s = DECODE_BUDGET_S
+    started = time.monotonic()
+    pixels = prepare(decode_image(data, taggable_only=True), size)
+    elapsed = time.monotonic() - started
+    if elapsed > budget_s:
+        raise InvalidImageError(f"the image took {elapsed:.0f} s to decode; at most {budget_s:.0f} s are allowed")
+    return pixels

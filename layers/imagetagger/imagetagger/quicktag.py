@@ -13,7 +13,7 @@ from PIL import Image
 
 from imagetagger.endpoint import EndpointClient, Prediction
 from imagetagger.errors import InvalidImageError, PayloadTooLargeError, UnsupportedMediaTypeError
-from imagetagger.preprocessing import DEFAULT_SIZE, decode_image, prepare
+from imagetagger.preprocessing import DEFAULT_SIZE, decode_image, prepare_upload
 
 _EXIF_ORIENTATION = 0x0112
 # Files above this are downscaled before POST /tag; below it they are sent as they are (no quality lost).
@@ -28,7 +28,7 @@ def tag_image_bytes(data: bytes, content_type: str, *, endpoint: EndpointClient,
         raise UnsupportedMediaTypeError(f"send the image bytes with an image/* Content-Type, not {content_type!r}")
     if len(data) > max_bytes:
         raise PayloadTooLargeError(f"the image is {len(data)} bytes; at most {max_bytes} bytes are accepted here")
-    pixels = prepare(decode_image(data), DEFAULT_SIZE)  # InvalidImageError -> 400 with the reason
+    pixels = prepare_upload(data, DEFAULT_SIZE)  # InvalidImageError -> 400 with the reason
     return endpoint.predict(pixels[np.newaxis])[0]
 
 
