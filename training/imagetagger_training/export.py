@@ -15,8 +15,8 @@ from typing import Any
 
 import torch
 
-from imagetagger.preprocessing import DEFAULT_SIZE
 from imagetagger_training.model import ServingModel, tagger_from_checkpoint
+from imagetagger_training.transforms import CLASSIFIER_SIZE
 
 ONNX_OPSET = 18
 # How the checkpoint's thresholds were chosen (its "threshold_policy"; older and fine-tuned checkpoints are per-class).
@@ -34,7 +34,7 @@ def git_commit() -> str:
         return "unknown"
 
 
-def export_onnx(checkpoint: dict[str, Any], path: Path, size: int = DEFAULT_SIZE) -> None:
+def export_onnx(checkpoint: dict[str, Any], path: Path, size: int = CLASSIFIER_SIZE) -> None:
     serving = ServingModel(tagger_from_checkpoint(checkpoint), float(checkpoint.get("temperature", 1.0))).eval()
     example = torch.zeros(1, size, size, 3, dtype=torch.uint8)
     torch.onnx.export(
@@ -57,7 +57,7 @@ def model_spec(checkpoint: dict[str, Any], onnx_path: Path) -> dict[str, Any]:
         "model_version": f"{args['backbone']}-{created:%Y%m%d}-{digest}",
         "backbone": args["backbone"],
         "preprocessing": {
-            "size": DEFAULT_SIZE,
+            "size": CLASSIFIER_SIZE,
             "mean": checkpoint["normalisation"]["mean"],
             "std": checkpoint["normalisation"]["std"],
         },

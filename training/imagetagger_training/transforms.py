@@ -12,7 +12,10 @@ import torch
 from PIL import Image
 from torchvision.transforms import v2
 
-from imagetagger.preprocessing import DEFAULT_SIZE, decode_image, prepare
+from imagetagger.preprocessing import decode_image, prepare
+
+# The lite0 classifier's input (models/classifier-lite0). The served model's input is preprocessing.DEFAULT_SIZE.
+CLASSIFIER_SIZE = 224
 
 
 def load_image(path: Path) -> Image.Image:
@@ -27,7 +30,7 @@ def to_tensor(array: np.ndarray) -> torch.Tensor:
 
 
 class EvalPreset:
-    def __init__(self, size: int = DEFAULT_SIZE) -> None:
+    def __init__(self, size: int = CLASSIFIER_SIZE) -> None:
         self.size = size
 
     def __call__(self, image: Image.Image) -> torch.Tensor:
@@ -38,7 +41,9 @@ class TrainPreset:
     """Flip, small rotation, random resized crop (mostly the whole picture: tags refer to the whole image), colour
     jitter. The crop's aspect range is wide because serving squashes, so objects are seen stretched anyway."""
 
-    def __init__(self, size: int = DEFAULT_SIZE, min_scale: float = 0.5, jitter: float = 0.3, rotation: float = 10.0):
+    def __init__(
+        self, size: int = CLASSIFIER_SIZE, min_scale: float = 0.5, jitter: float = 0.3, rotation: float = 10.0
+    ):
         self.transform = v2.Compose(
             [
                 v2.RandomHorizontalFlip(),

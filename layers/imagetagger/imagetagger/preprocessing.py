@@ -16,7 +16,9 @@ from PIL import Image, UnidentifiedImageError
 from imagetagger.errors import InvalidImageError
 from imagetagger.jpeg_structure import read_structure
 
-DEFAULT_SIZE = 224
+# The served model's input size: the Lambda prepares uploads at it. It must equal models/default/model.json's
+# "preprocessing.size" (300, the detector's input; tests/unit/test_fused_model.py checks they agree).
+DEFAULT_SIZE = 300
 # Formats Pillow may open. Everything else (SVG, PDF, HTML, ...) is rejected before decoding.
 ACCEPTED_FORMATS = frozenset({"JPEG", "PNG", "WEBP", "GIF", "BMP", "TIFF"})
 # Decompression-bomb guard: 50 megapixels is far above any phone camera's output.
