@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import secrets
 import time
 from dataclasses import dataclass, field
@@ -11,6 +12,10 @@ from typing import Any
 from imagetagger.tags import Tag, tag_from_dict
 
 IMAGE_ID_PATTERN = r"^[0-9a-f]{32}$"
+# A user id becomes an S3 key segment (uploads/{user_id}/...) and part of DynamoDB keys ({user_id}#{tag}): a letter or
+# digit first (so never "." or ".."), then letters, digits, ".", "_" or "-". Cognito subs (UUIDs) and local user
+# names are of this form.
+USER_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$"
 # What processing writes into `error` when a failure is worth retrying; records from before the `retriable` flag
 # existed are read by it.
 RETRIABLE_MARK = "retry later"
@@ -32,11 +37,15 @@ def upload_key(user_id: str, image_id: str) -> str:
 
 
 def parse_upload_key(key: str) -> tuple[str, str] | None:
-    """(user_id, image_id) for a key of our layout, else None."""
+    """(user_id, image_id) for a key of our layout with a valid user id, else None."""
     parts = key.split("/")
-    if len(parts) != 3 or parts[0] != "uploads" or not parts[1] or not parts[2]:
+    if len(parts) != 3 or parts[0] != "uploads" or not is_valid_user_id(parts[1]) or not parts[2]:
         return None
     return parts[1], parts[2]
+
+
+def is_valid_user_id(user_id: object) -> bool:
+    return isinstance(user_id, str) and re.fullmatch(USER_ID_PATTERN, user_id) is not None
 
 
 @dataclass

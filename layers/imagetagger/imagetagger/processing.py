@@ -176,8 +176,7 @@ class ImageProcessor:
         obj = UploadedObject(**upload)
         parsed = parse_upload_key(obj.key)
         if parsed is None:
-            logger.warning("ignoring an object outside uploads/{user}/{image}", extra={"key": obj.key})
-            return {"image_id": "", "status": "IGNORED"}
+            return self._unmappable(obj)
         user_id, image_id = parsed
         try:
             if prepared is None:
@@ -193,6 +192,17 @@ class ImageProcessor:
                     logger.exception("tagging failed on the last receive", extra={"image_id": image_id})
                 self._fail(user_id, image_id, message, reason, retriable=True)
             raise
+
+    def _unmappable(self, obj: UploadedObject) -> dict[str, str]:
+        """A key that names no valid user (uploads/../x, say): its record, if the key still names one, fails with the
+        reason, so no image stays PENDING for ever; the object is left for an operator."""
+        logger.warning("an object whose key names no valid user", extra={"key": obj.key})
+        parts = obj.key.split("/")
+        if len(parts) == 3 and parts[0] == "uploads" and parts[1] and parts[2]:
+            reason = "the upload's key does not name a valid user, so it cannot be tagged"
+            if self.repo.mark_failed(parts[1], parts[2], reason, retriable=False):
+                return {"image_id": parts[2], "status": "FAILED"}
+        return {"image_id": "", "status": "IGNORED"}
 
     def _write(
         self, obj: UploadedObject, user_id: str, image_id: str, prepared: Prepared, receive_count: int

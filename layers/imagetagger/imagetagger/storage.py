@@ -8,6 +8,7 @@ conditioned on the image still existing, so a deleted image is never resurrected
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -18,8 +19,8 @@ from boto3.dynamodb.conditions import Attr, Key
 from botocore.exceptions import ClientError
 
 from imagetagger.errors import NotFoundError
-from imagetagger.models import ImageRecord, ImageStatus, Page
-from imagetagger.pagination import decode_token, encode_token
+from imagetagger.models import IMAGE_ID_PATTERN, ImageRecord, ImageStatus, Page
+from imagetagger.pagination import decode_token, encode_token, fixed, matching, number_between
 from imagetagger.tags import Tag
 
 BY_TAG_INDEX = "ByTag"
@@ -56,7 +57,7 @@ class ImageRepository:
             "ScanIndexForward": False,
             "Limit": limit,
         }
-        start = decode_token(next_token, expected={"user_id": user_id, "image_id": None})
+        start = decode_token(next_token, expected={"user_id": fixed(user_id), "image_id": matching(IMAGE_ID_PATTERN)})
         if start:
             query["ExclusiveStartKey"] = start
         response = self.images.query(**query)
@@ -75,7 +76,13 @@ class ImageRepository:
             "Limit": limit,
         }
         start = decode_token(
-            next_token, expected={"user_tag": user_tag, "confidence": None, "user_id": user_id, "tag_image": None}
+            next_token,
+            expected={
+                "user_tag": fixed(user_tag),
+                "confidence": number_between(0, 1),
+                "user_id": fixed(user_id),
+                "tag_image": matching(re.escape(f"{tag}#") + IMAGE_ID_PATTERN.strip("^$")),
+            },
         )
         if start:
             query["ExclusiveStartKey"] = start

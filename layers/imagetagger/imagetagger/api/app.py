@@ -15,7 +15,7 @@ from aws_lambda_powertools.event_handler.router import Router
 
 from imagetagger import __version__
 from imagetagger.api import corrections, images, meta, model_versions, tagging, uploads
-from imagetagger.api.validation import RequestValidation
+from imagetagger.api.validation import RequestValidation, parse_json_body
 from imagetagger.errors import ImageTaggerError
 
 logger = Logger(child=True)
@@ -42,7 +42,7 @@ def build_resolver(*routers: Router, allowed_origins: tuple[str, ...] = ()) -> A
             allow_headers=["Authorization", "Content-Type"],
             max_age=600,
         )
-    resolver = APIGatewayHttpResolver(cors=cors, enable_validation=True)
+    resolver = APIGatewayHttpResolver(cors=cors, enable_validation=True, json_body_deserializer=parse_json_body)
     resolver._request_validation_middleware = RequestValidation()  # malformed multipart: 422, not 500
     for router in routers:
         resolver.include_router(router)

@@ -10,7 +10,8 @@ from pydantic import BaseModel, Field
 class UploadRequest(BaseModel):
     filename: str = Field(min_length=1, max_length=1024, description="Display name of the photo")
     content_type: str = Field(min_length=1, max_length=100, description="MIME type, e.g. image/jpeg")
-    size: int = Field(ge=1, description="Size of the file in bytes")
+    # strict: JSON true is not the size 1 (pydantic's lax mode would take it, and "12" too).
+    size: int = Field(ge=1, strict=True, description="Size of the file in bytes")
 
 
 class UploadForm(BaseModel):
