@@ -1,7 +1,8 @@
 """Load test of the local stack: N concurrent uploads through the real API and S3 gateway, timed to TAGGED.
 
-Each upload is POST /uploads then the presigned POST, as the web page does; one poller lists the user's images and
-records when each reaches a terminal state. Network errors (the stack being restarted mid-run) are retried until the
+Each upload is POST /uploads then the presigned POST, through the one API client (imagetagger_mobile.api_client) that
+`imagetagger import` and the mobile app use; one poller sweeps the user's listing and records when each image reaches
+a terminal state. Network errors (the stack being restarted mid-run) are retried until the
 deadline, so the report says whether every image still ended TAGGED or FAILED. Loopback only: this is not a tool to
 point at someone else's service.
 """
@@ -9,7 +10,6 @@ point at someone else's service.
 from __future__ import annotations
 
 import contextlib
-import functools
 import ipaddress
 import threading
 import time
@@ -20,12 +20,11 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
-import requests
+from imagetagger_mobile.api_client import ApiError, ImageTaggerClient, RejectedFileError
 
 MAX_CONCURRENCY = 64
 MAX_IMAGES = 10_000
 TERMINAL = ("TAGGED", "FAILED")
-RETRY_PAUSE_S = 0.5
 POLL_INTERVAL_S = 0.5
 # Listing a user's images costs the stack about a millisecond per image (DynamoDB query, serialisation, a thumbnail URL
 # each), and the poller shares the machine with the stack it measures: it takes at most this share of the time, but
@@ -100,82 +99,45 @@ class LoadRun:
         self.photos = list(photos)
         self.report = LoadReport(images=images, concurrency=concurrency)
         self._deadline = time.monotonic() + deadline_s
-        self._headers = {"Authorization": f"Bearer {token}"}
+        self._token = token
+        self._clients = threading.local()
         self._started: dict[str, float] = {}  # image id -> when its upload began
         self._finished: dict[str, tuple[float, str, str | None]] = {}  # image id -> (when, status, error)
         self._lock = threading.Lock()
         self._uploads_done = threading.Event()
 
     # ------------------------------------------------------------------ uploads
-    def _retrying(self, call: Callable[[], requests.Response]) -> requests.Response:
-        """`call` until it gets an HTTP answer other than a 5xx; the stack may be restarting."""
-        while True:
-            try:
-                response = call()
-                if response.status_code < 500:
-                    return response
-            except requests.RequestException:
-                pass
-            if time.monotonic() > self._deadline:
-                raise TimeoutError("the stack did not answer before the deadline")
-            time.sleep(RETRY_PAUSE_S)
+    def _client(self) -> ImageTaggerClient:
+        """This thread's client (one connection pool each), riding out a restarting stack until the deadline."""
+        client: ImageTaggerClient | None = getattr(self._clients, "client", None)
+        if client is None:
+            client = self._clients.client = ImageTaggerClient(self.api_url, self._token, timeout_s=60)
+        client.retry_for_s = max(0.0, self._deadline - time.monotonic())
+        return client
 
     def _upload(self, index: int) -> None:
         photo = self.photos[index % len(self.photos)]
         data = photo.read_bytes()
         began = time.monotonic()
         try:
-            created = self._retrying(
-                lambda: requests.post(
-                    f"{self.api_url}/uploads",
-                    json={"filename": photo.name, "content_type": "image/jpeg", "size": len(data)},
-                    headers=self._headers,
-                    timeout=30,
-                )
-            )
-            if created.status_code != 201:
-                raise RuntimeError(f"POST /uploads answered {created.status_code}: {created.text[:200]}")
-            ticket = created.json()
-            form = ticket["upload"]
-            posted = self._retrying(
-                lambda: requests.post(form["url"], data=form["fields"], files={"file": (photo.name, data)}, timeout=60)
-            )
-            if posted.status_code not in (200, 204):
-                raise RuntimeError(f"the presigned POST answered {posted.status_code}: {posted.text[:200]}")
-        except (RuntimeError, TimeoutError, KeyError, ValueError) as exc:
+            image_id = self._client().upload(photo.name, data)
+        except (ApiError, RejectedFileError) as exc:
             with self._lock:
                 self.report.upload_errors.append(f"image {index}: {exc}")
             return
         with self._lock:
-            self._started[ticket["image_id"]] = began
+            self._started[image_id] = began
             self.report.uploaded += 1
 
     # ------------------------------------------------------------------ polling
     def _poll_once(self) -> None:
         with self._lock:
-            oldest_awaited = min((i for i in self._started if i not in self._finished), default=None)
-        token: str | None = None
-        while True:
-            params: dict[str, Any] = {"limit": 100, **({"next_token": token} if token else {})}
-            listing = functools.partial(
-                requests.get, f"{self.api_url}/images", params=params, headers=self._headers, timeout=30
-            )
-            page = self._retrying(listing).json()
-            now = time.monotonic()
-            with self._lock:
-                for item in page.get("items", []):
-                    if item["status"] in TERMINAL and item["image_id"] not in self._finished:
-                        self._finished[item["image_id"]] = (now, item["status"], item.get("error"))
-            token = page.get("next_token")
-            if not token or self._rest_is_finished(page.get("items", []), oldest_awaited):
-                return
-
-    @staticmethod
-    def _rest_is_finished(items: list[dict[str, Any]], oldest_awaited: str | None) -> bool:
-        """Listings are newest first and image ids sort by creation time, so once a page reaches past the oldest
-        image still awaited, the later pages hold only images already seen finished (uploads still in flight are
-        newer still, on the first page). Saves the stack listing 1000 images on every round."""
-        return oldest_awaited is None or any(item["image_id"] < oldest_awaited for item in items)
+            awaited = {image_id for image_id in self._started if image_id not in self._finished}
+        finished, _ = self._client().finished_images(awaited)
+        now = time.monotonic()
+        with self._lock:
+            for image_id, record in finished.items():
+                self._finished.setdefault(image_id, (now, record.status, record.error))
 
     def _all_terminal(self) -> bool:
         with self._lock:
@@ -185,7 +147,7 @@ class LoadRun:
         while not self._all_terminal() and time.monotonic() < self._deadline:
             started = time.monotonic()
             wait = POLL_INTERVAL_S
-            with contextlib.suppress(TimeoutError, ValueError):  # a stopped stack: try again on the next round
+            with contextlib.suppress(ApiError, ValueError):  # a stopped stack: try again on the next round
                 self._poll_once()
                 # Stretched only after a listing that worked: one that waited out a restart says nothing of its cost.
                 wait = next_poll_wait(time.monotonic() - started)

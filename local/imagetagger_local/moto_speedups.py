@@ -6,6 +6,11 @@ image cost seconds of CPU and the local stack slowed down quadratically under lo
 stack's CPU at 200 images). Here the backup covers only the items the transaction names, which is all a rollback
 needs; the transaction logic itself (conditions, errors, cancellation reasons) stays moto's own.
 
+Two more per-request costs found the same way (docs/benchmark.md, "System overhead"): moto's SQS checks each
+received message's retention period through GetQueueAttributes, which counts every message of the queue three times
+(quadratic in the queue's length under a bulk import: here it reads the one attribute it needs), and its server
+lists moto's package directory on disk to route every request (cached here: the list never changes while it runs).
+
 Local stack only: `install()` patches the moto server running in this process.
 """
 
@@ -101,4 +106,25 @@ def install() -> None:
             _state.active = False
 
     models.DynamoDBBackend.transact_write_items = transact_write_items  # type: ignore[method-assign]
+    _install_sqs_retention_check()
+    _install_module_list_cache()
     _installed = True
+
+
+def _install_sqs_retention_check() -> None:
+    from moto.sqs import models as sqs_models
+
+    def is_message_valid_based_on_retention_period(self: Any, queue_name: str, message: Any) -> bool:
+        retention_period = int(self.get_queue(queue_name).message_retention_period)
+        return bool(retention_period + message.sent_timestamp / 1000 > sqs_models.unix_time())
+
+    sqs_models.SQSBackend.is_message_valid_based_on_retention_period = (  # type: ignore[method-assign]
+        is_message_valid_based_on_retention_period
+    )
+
+
+def _install_module_list_cache() -> None:
+    from moto import backends
+
+    original = backends.list_of_moto_modules
+    backends.list_of_moto_modules = functools.cache(lambda: tuple(original()))  # type: ignore[assignment]

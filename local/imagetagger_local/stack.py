@@ -9,6 +9,7 @@ import subprocess  # nosec B404 - starts our own endpoint module, no shell, no u
 import sys
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +37,22 @@ from imagetagger_local.worker import QueueWorker
 
 logger = logging.getLogger(__name__)
 ENDPOINT_START_TIMEOUT_S = 120
+
+
+def usable_cpus() -> int:
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        return max(1, os.cpu_count() or 1)
+
+
+# Concurrent invocations per function, sized for this machine (Lambda's are bounded by the account and ScalingConfig).
+# HTTP functions mostly wait on moto and the endpoint, so a few more environments than cores keep reads answering
+# while a slow request runs. A processing batch alternates decoding (CPU) with waiting on the endpoint, whose
+# inference is serialised: two batches per core in flight overlap the one with the other; more only queue for the
+# same cores (measured: docs/benchmark.md, "System overhead").
+HTTP_CONCURRENCY = max(4, 2 * usable_cpus())
+QUEUE_CONCURRENCY = max(2, usable_cpus())
 STOP_STACK_DUMP_AFTER_S = 40
 
 
@@ -68,10 +85,7 @@ class LocalStack:
                 self.config.ports.s3,
                 S3Gateway(self.config.moto_url, {ACCESS_KEY_ID: SECRET_ACCESS_KEY}, REGION),
             )
-            functions = {
-                logical_id: LocalFunction(spec, resources.environment)
-                for logical_id, spec in function_specs(template, self.config.template_path.parent).items()
-            }
+            functions = self._load_functions(template, resources)
             requeued = store.reconcile(
                 resources.physical_ids["ImagesTable"],
                 resources.bucket,
@@ -191,6 +205,25 @@ class LocalStack:
         self._stop_actions.append(("endpoint", stop_endpoint))
         return process
 
+    def _load_functions(self, template: dict[str, Any], resources: StackResources) -> dict[str, LocalFunction]:
+        """The functions something here invokes (routes, queues; the workflow's steps run only in AWS), each with its
+        first execution environment; they start in parallel (each imports its handler in a process of its own)."""
+        bounds = {source.function: min(source.max_concurrency, QUEUE_CONCURRENCY) for source in queue_sources(template)}
+        bounds |= {route.function: HTTP_CONCURRENCY for route in http_routes(template)}
+        specs = function_specs(template, self.config.template_path.parent)
+        with ThreadPoolExecutor(max_workers=len(bounds) or 1) as pool:
+            loading = {
+                logical_id: pool.submit(LocalFunction, specs[logical_id], resources.environment, bound)
+                for logical_id, bound in bounds.items()
+            }
+        functions = {}
+        for logical_id, future in loading.items():
+            if future.exception() is None:
+                self._stop_actions.append((f"function {logical_id}", future.result().close))
+        for logical_id, future in loading.items():
+            functions[logical_id] = future.result()  # raises the first import error, the started ones are stopped
+        return functions
+
     def _start_workers(
         self, template: dict[str, Any], functions: dict[str, LocalFunction], resources: StackResources
     ) -> None:
@@ -203,6 +236,8 @@ class LocalStack:
                 source.batch_size,
                 source.partial_batch_failures,
                 self.config.max_retry_delay_s,
+                concurrency=functions[source.function].max_concurrency,
+                batching_window_s=source.batching_window_s,
             )
             worker.start()
             self._stop_actions.append((f"queue worker {source.function}", worker.stop))

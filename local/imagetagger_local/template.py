@@ -58,6 +58,8 @@ class QueueSource:
     queue_logical_id: str
     batch_size: int
     partial_batch_failures: bool
+    batching_window_s: float = 0.0
+    max_concurrency: int = 1000  # Lambda's default account limit; ScalingConfig.MaximumConcurrency bounds it
 
 
 def _path_regex(route_path: str) -> re.Pattern[str]:
@@ -158,8 +160,10 @@ def queue_sources(template: dict[str, Any]) -> list[QueueSource]:
                 QueueSource(
                     function=logical_id,
                     queue_logical_id=queue_id,
-                    batch_size=min(int(props.get("BatchSize", 10)), 10),
+                    batch_size=int(props.get("BatchSize", 10)),
                     partial_batch_failures="ReportBatchItemFailures" in props.get("FunctionResponseTypes", []),
+                    batching_window_s=float(props.get("MaximumBatchingWindowInSeconds", 0)),
+                    max_concurrency=int(props.get("ScalingConfig", {}).get("MaximumConcurrency", 1000)),
                 )
             )
     return sources

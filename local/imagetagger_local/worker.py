@@ -1,5 +1,9 @@
 """The SQS event source mapping: long-poll the queue, invoke the function with real SQS events, delete successes.
 
+Like Lambda's pollers, `concurrency` batches are processed at once (each invocation in its own execution environment,
+see lambda_runtime), so one slow batch does not hold up the queue, and a batch is what one receive returns (up to the
+batch size; with a batching window, receives go on until the batch is full or the window has passed).
+
 Like Lambda, a batch whose handler raises is retried whole, and with ReportBatchItemFailures only the listed
 messages are retried. Lambda leaves a failed message invisible for the queue's visibility timeout (six minutes here);
 locally it becomes visible again after a short exponential backoff, so retries and the dead-letter redrive (done by
@@ -10,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from typing import Any
 
 from imagetagger_local.config import REGION
@@ -17,6 +22,7 @@ from imagetagger_local.lambda_runtime import LocalFunction
 
 logger = logging.getLogger(__name__)
 POLL_WAIT_S = 1  # short long-polls keep Ctrl-C responsive
+SQS_MAX_RECEIVE = 10  # messages one ReceiveMessage returns at most
 STOP_WAIT_S = 15
 
 
@@ -74,6 +80,8 @@ class QueueWorker:
         batch_size: int,
         partial_batch_failures: bool,
         max_retry_delay_s: int,
+        concurrency: int = 1,
+        batching_window_s: float = 0.0,
     ) -> None:
         self._sqs = sqs
         self._queue_url = queue_url
@@ -82,18 +90,25 @@ class QueueWorker:
         self._batch_size = batch_size
         self._partial = partial_batch_failures
         self._max_retry_delay_s = max_retry_delay_s
+        self._batching_window_s = batching_window_s
         self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name=f"worker-{function.spec.logical_id}", daemon=True)
+        self._threads = [
+            threading.Thread(target=self._run, name=f"worker-{function.spec.logical_id}-{index}", daemon=True)
+            for index in range(max(1, concurrency))
+        ]
 
     def start(self) -> None:
-        self._thread.start()
+        for thread in self._threads:
+            thread.start()
 
     def stop(self) -> None:
         """Let the batch in progress finish, within STOP_WAIT_S. A batch still running after that is safe to leave:
         its images stay PENDING in the final snapshot and the next start re-queues them (persistence.reconcile)."""
         self._stop.set()
-        self._thread.join(timeout=POLL_WAIT_S + STOP_WAIT_S)
-        if self._thread.is_alive():
+        deadline = time.monotonic() + POLL_WAIT_S + STOP_WAIT_S
+        for thread in self._threads:
+            thread.join(timeout=max(0.0, deadline - time.monotonic()))
+        if any(thread.is_alive() for thread in self._threads):
             logger.warning(
                 "a batch was still running after %d s; its images are re-queued at the next start", STOP_WAIT_S
             )
@@ -107,15 +122,30 @@ class QueueWorker:
                 logger.exception("queue worker: polling failed")
                 self._stop.wait(1)
 
-    def poll_once(self) -> int:
-        """Receive one batch and process it; return how many messages were received."""
-        messages = self._sqs.receive_message(
+    def _receive(self, count: int, wait_s: int) -> list[dict[str, Any]]:
+        messages: list[dict[str, Any]] = self._sqs.receive_message(
             QueueUrl=self._queue_url,
-            MaxNumberOfMessages=self._batch_size,
-            WaitTimeSeconds=POLL_WAIT_S,
+            MaxNumberOfMessages=min(count, SQS_MAX_RECEIVE),
+            WaitTimeSeconds=wait_s,
             MessageSystemAttributeNames=["All"],
             MessageAttributeNames=["All"],
         ).get("Messages", [])
+        return messages
+
+    def receive_batch(self) -> list[dict[str, Any]]:
+        """One batch, as Lambda assembles it: what a long poll returns, topped up during the batching window."""
+        messages = self._receive(self._batch_size, POLL_WAIT_S)
+        window_ends = time.monotonic() + self._batching_window_s
+        while messages and len(messages) < self._batch_size and time.monotonic() < window_ends:
+            more = self._receive(self._batch_size - len(messages), 0)
+            if not more:
+                self._stop.wait(min(0.05, max(0.0, window_ends - time.monotonic())))
+            messages += more
+        return messages
+
+    def poll_once(self) -> int:
+        """Receive one batch and process it; return how many messages were received."""
+        messages = self.receive_batch()
         if not messages:
             return 0
         ids = [m["MessageId"] for m in messages]

@@ -90,3 +90,25 @@ def test_a_cancelled_transaction_removes_items_it_created(dynamodb):
             ]
         )
     assert "Item" not in dynamodb.get_item(TableName="tags", Key={"pk": {"S": "new"}})
+
+
+def test_sqs_still_drops_messages_past_their_retention_period(monkeypatch):
+    moto_speedups.install()
+    from moto.sqs import models
+
+    with mock_aws():
+        sqs = boto3.client("sqs", region_name="us-east-1")
+        url = sqs.create_queue(QueueName="q", Attributes={"MessageRetentionPeriod": "60"})["QueueUrl"]
+        sqs.send_message(QueueUrl=url, MessageBody="kept")
+        assert [m["Body"] for m in sqs.receive_message(QueueUrl=url)["Messages"]] == ["kept"]
+        sqs.send_message(QueueUrl=url, MessageBody="expired")
+        now = models.unix_time()
+        monkeypatch.setattr(models, "unix_time", lambda: now + 120)  # past the 60 s retention
+        assert "Messages" not in sqs.receive_message(QueueUrl=url, VisibilityTimeout=0)
+
+
+def test_moto_routes_requests_with_the_cached_module_list():
+    moto_speedups.install()
+    from moto import backends
+
+    assert "sqs" in backends.list_of_moto_modules() and "dynamodb" in backends.list_of_moto_modules()

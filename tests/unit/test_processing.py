@@ -204,7 +204,7 @@ class PickyEndpoint(ScriptedEndpoint):
 
 def test_a_batch_the_model_refuses_is_retried_image_by_image_so_only_the_culprit_fails():
     black = io.BytesIO()
-    Image.new("RGB", (64, 64), "black").save(black, "PNG")
+    Image.new("RGB", (120, 120), "black").save(black, "PNG")
     s3, uploads = _batch(3)
     s3.objects[uploads[1].key] = black.getvalue()
     uploads[1] = UploadedObject("bucket", uploads[1].key, "e1", len(black.getvalue()))

@@ -1,4 +1,5 @@
-"""Bulk import of a folder through the public API: POST /uploads, the presigned POST, then poll until tagged.
+"""Bulk import of a folder through the public API with the one API client: POST /uploads, the presigned POST, then
+wait until tagged.
 
 Resumable and duplicate-free by content: a journal (JSON, one entry per SHA-256 of a file's bytes) records every file
 whose upload completed, with its image id. A second run, or a run after an interruption, uploads only what the journal
@@ -10,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import mimetypes
 import os
 import threading
 import time
@@ -20,10 +20,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import requests
+from imagetagger_mobile.api_client import DEFAULT_MAX_UPLOAD_BYTES, ApiError, ImageTaggerClient, RejectedFileError
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".gif", ".bmp", ".tif", ".tiff"}
 FINISHED = ("TAGGED", "FAILED")
+POLL_INTERVAL_S = 0.5
 
 
 class ImportFailedError(RuntimeError):
@@ -81,43 +82,27 @@ def plan_import(files: Iterable[Path], journal: Journal) -> ImportPlan:
     return ImportPlan(to_upload, already, duplicates)
 
 
-@dataclass
-class ApiClient:
-    api_url: str
-    session: requests.Session
+class ImportClient:
+    """The upload flow of the one API client (imagetagger_mobile.api_client), with its errors as ImportFailedError."""
+
+    def __init__(self, api_url: str, token: str, max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES) -> None:
+        self.api = ImageTaggerClient(api_url, token, timeout_s=120)
+        self.max_upload_bytes = max_upload_bytes
 
     def upload(self, path: Path) -> str:
         """Create the upload and send the file; returns the image id."""
-        data = path.read_bytes()
-        content_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
-        ticket = self._call(
-            "post", "/uploads", json={"filename": path.name, "content_type": content_type, "size": len(data)}
-        )
-        form = ticket["upload"]
         try:
-            posted = requests.post(form["url"], data=form["fields"], files={"file": (path.name, data)}, timeout=120)
-        except requests.RequestException as exc:
-            raise ImportFailedError(f"{path.name}: the upload did not complete ({type(exc).__name__})") from exc
-        if posted.status_code not in (200, 201, 204):
-            detail = f"HTTP {posted.status_code} {posted.text[:200]}"
-            raise ImportFailedError(f"{path.name}: storage refused the file: {detail}")
-        return str(ticket["image_id"])
+            return self.api.upload(path.name, path.read_bytes(), self.max_upload_bytes)
+        except (ApiError, RejectedFileError) as exc:
+            raise ImportFailedError(f"{path.name}: {exc}") from exc
 
-    def status(self, image_id: str) -> str:
-        return str(self._call("get", f"/images/{image_id}")["status"])
-
-    def _call(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
+    def finished_images(self, awaited: set[str]) -> tuple[dict[str, str], set[str]]:
+        """{image id: TAGGED or FAILED} of the awaited ones finished now, and the ids that no longer exist."""
         try:
-            response = getattr(self.session, method)(f"{self.api_url}{path}", timeout=60, **kwargs)
-        except requests.RequestException as exc:
-            raise ImportFailedError(f"the API at {self.api_url} did not answer ({type(exc).__name__})") from exc
-        if not response.ok:
-            try:
-                message = response.json().get("message", response.text)
-            except ValueError:
-                message = response.text
-            raise ImportFailedError(f"{method.upper()} {path}: HTTP {response.status_code}: {str(message)[:300]}")
-        return response.json()
+            finished, missing = self.api.finished_images(awaited)
+        except ApiError as exc:
+            raise ImportFailedError(f"the API at {self.api.base_url}: {exc}") from exc
+        return {image_id: record.status for image_id, record in finished.items()}, missing
 
 
 @dataclass
@@ -134,7 +119,7 @@ class ImportResult:
 
 
 def upload_all(
-    client: ApiClient,
+    client: ImportClient,
     plan: ImportPlan,
     journal: Journal,
     workers: int = 4,
@@ -157,27 +142,41 @@ def upload_all(
 
 
 def wait_for_tags(
-    client: ApiClient,
+    client: ImportClient,
     journal: Journal,
     result: ImportResult,
     timeout_s: float = 600,
     on_finished: Callable[[int], None] = lambda n: None,
 ) -> None:
-    """Poll every unfinished journal entry until TAGGED or FAILED (or the timeout); the journal keeps the status."""
-    pending = {d: e for d, e in journal.entries.items() if e.get("status") not in FINISHED}
+    """Poll every unfinished journal entry until TAGGED or FAILED (or the timeout); the journal keeps the status.
+    Each round is one sweep of the user's listing, not one request per image: polling must not slow the tagging."""
+    pending = {e["image_id"]: d for d, e in journal.entries.items() if e.get("status") not in FINISHED}
     finished = {d: e["status"] for d, e in journal.entries.items() if e.get("status") in FINISHED}
     deadline = time.monotonic() + timeout_s
     while pending and time.monotonic() < deadline:
-        for digest, entry in list(pending.items()):
-            status = client.status(entry["image_id"])
-            if status in FINISHED:
-                journal.record(digest, {**entry, "status": status})
-                finished[digest] = status
-                del pending[digest]
-                on_finished(1)
+        statuses, missing = client.finished_images(set(pending))
+        for image_id, status in statuses.items():
+            digest = pending.pop(image_id)
+            journal.record(digest, {**journal.entries[digest], "status": status})
+            finished[digest] = status
+        for image_id in missing:
+            digest = pending.pop(image_id)
+            result.errors.append(f"{journal.entries[digest]['file']}: the image was deleted before it was tagged")
+        on_finished(len(statuses))
         if pending:
-            time.sleep(0.5)
+            time.sleep(POLL_INTERVAL_S)
     result.tagged = sum(status == "TAGGED" for status in finished.values())
     result.failed_tagging = sum(status == "FAILED" for status in finished.values())
     if pending:
         result.errors.append(f"{len(pending)} image(s) still not tagged after {timeout_s:.0f} s; run the import again")
+
+
+def import_folder(
+    api_url: str, token: str, folder: Path, journal_path: Path, workers: int = 4, timeout_s: float = 600
+) -> ImportResult:
+    """Upload the images of `folder` the journal lacks, then wait for the tags (what `imagetagger import` does)."""
+    client = ImportClient(api_url, token)
+    journal = Journal.load(journal_path)
+    result = upload_all(client, plan_import(image_files(folder), journal), journal, workers=workers)
+    wait_for_tags(client, journal, result, timeout_s)
+    return result

@@ -52,11 +52,10 @@ def _subject(token: str) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    import requests
     from tqdm import tqdm
 
     from imagetagger_workflow.importer import (
-        ApiClient,
+        ImportClient,
         ImportFailedError,
         Journal,
         image_files,
@@ -73,9 +72,7 @@ def run(args: argparse.Namespace) -> int:
         from imagetagger_local.tokens import issue_token
 
         token = issue_token(args.state_dir / "jwt", args.user)
-    session = requests.Session()
-    session.headers["Authorization"] = f"Bearer {token}"
-    client = ApiClient(args.api_url.rstrip("/"), session)
+    client = ImportClient(args.api_url, token)
     journal = Journal.load(args.journal or _default_journal(args, args.user if not args.token else _subject(token)))
 
     files = image_files(args.folder)

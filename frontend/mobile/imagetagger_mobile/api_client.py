@@ -1,8 +1,10 @@
-"""A small client for the imagetagger HTTP API, used by the mobile app (and handy in scripts).
+"""The client of the imagetagger HTTP API: the mobile app's, and the one upload flow of `imagetagger import` and
+`imagetagger load` (it lives here because `flet build` packages frontend/mobile alone, and needs only requests).
 
-It speaks the same routes as the web page: presigned-POST uploads straight to S3, polling an image until it is tagged,
-search, tag counts, delete, and the synchronous quick path `POST /tag`. Errors carry the API's own message so the app
-can show it as is.
+It speaks the same routes as the web page: presigned-POST uploads straight to S3, waiting until images are tagged
+(one image by its id, many by sweeping the user's listing), search, tag counts, delete, and the synchronous quick path
+`POST /tag`. Errors carry the API's own message so the app can show it as is. `retry_for_s` makes every request ride
+out network errors and 5xx answers for that long (a local stack restarting under a bulk import or a load test).
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 import io
 import mimetypes
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,6 +27,8 @@ QUICK_TAG_MAX_BYTES = 5 * 1024 * 1024  # POST /tag's own limit (issue 2)
 SHRINK_ABOVE_BYTES = 1_000_000
 QUICK_TAG_MAX_EDGE = 1024
 FINAL_STATUSES = ("TAGGED", "FAILED")
+RETRY_PAUSE_S = 0.5
+LISTING_PAGE = 100
 
 
 class ApiError(Exception):
@@ -150,10 +155,13 @@ def error_message(response: requests.Response) -> str:
 
 
 class ImageTaggerClient:
-    def __init__(self, base_url: str, token: str | None = None, timeout_s: float = 30.0) -> None:
+    def __init__(
+        self, base_url: str, token: str | None = None, timeout_s: float = 30.0, retry_for_s: float = 0.0
+    ) -> None:
         self.base_url = base_url.rstrip("/")
         self.token = token
         self.timeout_s = timeout_s
+        self.retry_for_s = retry_for_s
         self.session = requests.Session()
 
     # --- sign-in -------------------------------------------------------------------------------------------------
@@ -167,19 +175,21 @@ class ImageTaggerClient:
         return self._send("GET", "/health", authorized=False)
 
     # --- uploads -------------------------------------------------------------------------------------------------
-    def upload(self, filename: str, data: bytes) -> str:
+    def upload(self, filename: str, data: bytes, max_bytes: int = DEFAULT_MAX_UPLOAD_BYTES) -> str:
         """Presigned POST straight to S3; returns the image id to poll. Raises RejectedFileError before sending."""
-        content_type = check_file(filename, len(data))
+        content_type = check_file(filename, len(data), max_bytes)
         created = self._send(
             "POST", "/uploads", json={"filename": filename, "content_type": content_type, "size": len(data)}
         )
         presigned = created["upload"]
         try:
-            response = self.session.post(
-                presigned["url"],
-                data=presigned["fields"],
-                files={"file": (filename, data, content_type)},  # requests puts files after the fields, as S3 needs
-                timeout=self.timeout_s,
+            response = self._retrying(
+                lambda: self.session.post(
+                    presigned["url"],
+                    data=presigned["fields"],
+                    files={"file": (filename, data, content_type)},  # requests puts files after the fields, as S3 needs
+                    timeout=self.timeout_s,
+                )
             )
         except requests.RequestException as exc:
             raise ApiError(0, f"the upload to storage failed: {exc}") from exc
@@ -187,7 +197,28 @@ class ImageTaggerClient:
             raise ApiError(response.status_code, f"storage refused the upload: {error_message(response)}")
         return str(created["image_id"])
 
-    def wait_for_tags(self, image_id: str, timeout_s: float = 300.0, first_delay_s: float = 0.5) -> ImageRecord:
+    def finished_images(self, awaited: set[str]) -> tuple[dict[str, ImageRecord], set[str]]:
+        """One sweep of the user's listing for the `awaited` ids: (those TAGGED or FAILED now, those that no longer
+        exist). Listings are newest first and ids sort by creation time, so the sweep stops at the page that reaches
+        past the oldest awaited id: a few requests for any number of images, instead of one GET per image."""
+        finished: dict[str, ImageRecord] = {}
+        seen: set[str] = set()
+        oldest = min(awaited, default=None)
+        token: str | None = None
+        while oldest is not None:
+            items, token = self.list_images(limit=LISTING_PAGE, next_token=token)
+            for record in items:
+                if record.image_id in awaited:
+                    seen.add(record.image_id)
+                    if record.status in FINAL_STATUSES:
+                        finished[record.image_id] = record
+            if not token or any(record.image_id < oldest for record in items):
+                break
+        return finished, awaited - seen
+
+    def wait_for_tags(
+        self, image_id: str, timeout_s: float = 300.0, first_delay_s: float = 0.5, max_delay_s: float = 3.0
+    ) -> ImageRecord:
         """Polls until the image is TAGGED or FAILED (or returns the PENDING record when `timeout_s` runs out)."""
         deadline = time.monotonic() + timeout_s
         delay = first_delay_s
@@ -196,7 +227,7 @@ class ImageTaggerClient:
             if record.status in FINAL_STATUSES or time.monotonic() >= deadline:
                 return record
             time.sleep(min(delay, max(0.0, deadline - time.monotonic())))
-            delay = min(delay * 1.5, 3.0)
+            delay = min(delay * 1.5, max_delay_s)
 
     def quick_tag(self, filename: str, data: bytes) -> QuickTagResult:
         """Tags the bytes synchronously (POST /tag), downscaled when large; nothing is stored."""
@@ -241,8 +272,10 @@ class ImageTaggerClient:
                 raise ApiError(401, "not signed in")
             headers["Authorization"] = f"Bearer {self.token}"
         try:
-            response = self.session.request(
-                method, f"{self.base_url}{path}", headers=headers, timeout=self.timeout_s, **kwargs
+            response = self._retrying(
+                lambda: self.session.request(
+                    method, f"{self.base_url}{path}", headers=headers, timeout=self.timeout_s, **kwargs
+                )
             )
         except requests.RequestException as exc:
             raise ApiError(0, f"the API at {self.base_url} did not answer: {exc}") from exc
@@ -252,3 +285,16 @@ class ImageTaggerClient:
             return None
         content_type = response.headers.get("Content-Type", "")
         return response.json() if "json" in content_type else response.text
+
+    def _retrying(self, call: Callable[[], requests.Response]) -> requests.Response:
+        """`call` again after a network error or a 5xx until `retry_for_s` has passed; then its last outcome."""
+        deadline = time.monotonic() + self.retry_for_s
+        while True:
+            try:
+                response = call()
+                if response.status_code < 500 or time.monotonic() >= deadline:
+                    return response
+            except requests.RequestException:
+                if time.monotonic() >= deadline:
+                    raise
+            time.sleep(RETRY_PAUSE_S)

@@ -107,10 +107,13 @@ class ImageProcessor:
         present = [obj for obj in owned if prepared[obj].record is not None]
         with ThreadPoolExecutor(max_workers=min(READ_WORKERS, len(present) or 1), thread_name_prefix="read") as pool:
             loaded = dict(zip(present, pool.map(self._load, present), strict=True))
-        ready = [obj for obj in present if isinstance(loaded[obj], np.ndarray)]
-        for obj in present:
-            if not isinstance(loaded[obj], np.ndarray):
-                prepared[obj].error = loaded[obj]
+        pixels: dict[UploadedObject, np.ndarray] = {}
+        for obj, outcome in loaded.items():
+            if isinstance(outcome, np.ndarray):
+                pixels[obj] = outcome
+            else:
+                prepared[obj].error = outcome
+        ready = list(pixels)
         if not ready:
             return prepared
         budget = call_budget_s(self.settings.endpoint_timeout_s)
@@ -121,14 +124,14 @@ class ImageProcessor:
                     f"less than {budget:.0f} s left in this invocation for the model call"
                 )
             return prepared
-        per_call = images_per_call(loaded[ready[0]].nbytes)
+        per_call = images_per_call(pixels[ready[0]].nbytes)
         for start in range(0, len(ready), per_call):
             chunk = ready[start : start + per_call]
-            for obj, outcome in zip(chunk, self._predict(np.stack([loaded[o] for o in chunk])), strict=True):
-                if isinstance(outcome, Prediction):
-                    prepared[obj].prediction = outcome
+            for obj, answer in zip(chunk, self._predict(np.stack([pixels[o] for o in chunk])), strict=True):
+                if isinstance(answer, Prediction):
+                    prepared[obj].prediction = answer
                 else:
-                    prepared[obj].error = outcome
+                    prepared[obj].error = answer
         return prepared
 
     def _load(self, obj: UploadedObject) -> np.ndarray | Exception:

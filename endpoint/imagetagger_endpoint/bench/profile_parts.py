@@ -1,0 +1,62 @@
+"""Attribute a py-spy profile of the local stack (raw collapsed stacks) to the parts of the system.
+
+py-spy samples every thread that is not idle (`--rate` per second), so a part's samples / rate approximate its CPU
+seconds; divided by the images processed during the recording, that is its cost per image. Each stack goes to the
+first rule that matches one of its frames, most specific first (a moto frame inside a snapshot counts as a snapshot).
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+# (part, substrings of a frame): order matters, the first part with a matching frame takes the sample.
+RULES: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("endpoint: inference", ("onnxruntime", "openvino", "imagetagger_endpoint/backends.py")),
+    ("endpoint: HTTP, request decoding, tags", ("imagetagger_endpoint/",)),
+    ("local: state snapshots", ("imagetagger_local/persistence.py",)),
+    ("local: S3 gateway SigV4 checks", ("imagetagger_local/sigv4.py",)),
+    ("local: S3 gateway forms and proxying", ("imagetagger_local/s3_gateway.py", "imagetagger_local/post_policy.py")),
+    ("local: moto (S3, SQS, DynamoDB)", ("moto/",)),
+    ("process: decode and prepare", ("imagetagger/preprocessing.py", "PIL/")),
+    ("process: idempotency records", ("utilities/idempotency/",)),
+    ("process: DynamoDB calls (client side)", ("imagetagger/storage.py",)),
+    ("process: endpoint call (client side)", ("imagetagger/endpoint.py",)),
+    ("local: SQS worker", ("imagetagger_local/worker.py",)),
+    ("local: API emulator, JWT", ("imagetagger_local/api_gateway.py", "imagetagger_local/tokens.py", "apigw_events")),
+    ("api: handlers", ("functions/api/", "functions/presign/", "imagetagger/api/", "imagetagger/uploads.py")),
+    ("process: handler, other", ("functions/process/", "imagetagger/processing.py", "utilities/batch/")),
+    ("local: HTTP servers (werkzeug)", ("werkzeug/", "socketserver.py")),
+    ("boto3 clients, other", ("botocore/", "boto3/", "urllib3/")),
+)
+_COUNT = re.compile(r"^(.*) (\d+)$")
+
+
+def part_of(frames: list[str]) -> str:
+    for part, needles in RULES:
+        if any(needle in frame for frame in frames for needle in needles):
+            return part
+    return "other"
+
+
+def summarise(collapsed: Path, images: int, rate_hz: int = 50) -> dict[str, Any]:
+    """{"cpu_s_total", "images", "parts": {part: {"share", "cpu_ms_per_image"}}}, largest first."""
+    samples: Counter[str] = Counter()
+    for line in collapsed.read_text(errors="replace").splitlines():
+        matched = _COUNT.match(line.strip())
+        if matched:
+            samples[part_of(matched.group(1).split(";"))] += int(matched.group(2))
+    total = sum(samples.values()) or 1
+    return {
+        "cpu_s_total": round(total / rate_hz, 1),
+        "images": images,
+        "parts": {
+            part: {
+                "share": round(count / total, 3),
+                "cpu_ms_per_image": round(count / rate_hz / max(images, 1) * 1000, 1),
+            }
+            for part, count in samples.most_common()
+        },
+    }

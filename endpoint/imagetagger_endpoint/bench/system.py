@@ -1,0 +1,161 @@
+"""The system around the model, measured against the bare pipeline in one run on one machine (issue 13).
+
+    python -m imagetagger_endpoint.bench.system [--profile DIR]    # also part of `imagetagger bench --json`
+
+- `pipeline_img_per_s`: the bare pipeline (read, decode, prepare, infer) over the sample images, measured right before
+  and right after the stack runs (the mean of the two: this VM's speed drifts within minutes);
+- `import_img_per_s`: `imagetagger import` of the same images through a private stack (`imagetagger up` in a
+  subprocess, as a user runs it), from the first upload to the last image TAGGED or FAILED;
+- `overhead_ratio`: pipeline / import (1.0 = the system costs nothing on top of the model);
+- `upload_to_tagged_p50_s` / `_p99_s`: single uploads one after another on the idle stack, from POST /uploads to the
+  first GET that shows TAGGED (polled every 20 ms).
+
+`--profile DIR` records the stack process (and its endpoint subprocess) with py-spy during the import and writes the
+collapsed stacks and a per-part summary there (docs/benchmark.md, "System overhead").
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import shutil
+import signal
+import subprocess  # nosec B404 - py-spy and our own benchmark module, no shell
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+from imagetagger_endpoint.optimize import REPO_ROOT, SAMPLE_DIR
+
+logger = logging.getLogger(__name__)
+DEFAULT_MODEL_DIR = REPO_ROOT / "models" / "default"
+SINGLE_UPLOADS = 20
+SINGLE_POLL_S = 0.02
+IMPORT_WORKERS = 8
+IMPORT_TIMEOUT_S = 900
+
+
+def _pipeline_img_per_s(model_dir: Path, runs: int) -> float:
+    from imagetagger_endpoint.bench.run import run_measure
+
+    measured = run_measure(
+        ["pipeline", "--model-dir", str(model_dir), "--images", str(SAMPLE_DIR), "--runs", str(runs)]
+    )
+    return float(measured["img_per_s"])
+
+
+def _import(api_url: str, token: str, folder: Path, journal_path: Path) -> dict[str, Any]:
+    from imagetagger_workflow.importer import import_folder
+
+    started = time.perf_counter()
+    result = import_folder(api_url, token, folder, journal_path, workers=IMPORT_WORKERS, timeout_s=IMPORT_TIMEOUT_S)
+    wall_s = time.perf_counter() - started
+    finished = result.tagged + result.failed_tagging
+    return {
+        "images": finished,
+        "wall_s": round(wall_s, 2),
+        "img_per_s": round(finished / wall_s, 2),
+        **result.to_dict(),
+    }
+
+
+def _single_uploads(api_url: str, token: str, photos: list[Path], count: int) -> list[float]:
+    from imagetagger_mobile.api_client import ImageTaggerClient
+
+    client = ImageTaggerClient(api_url, token)
+    durations = []
+    for index in range(count):
+        photo = photos[index % len(photos)]
+        data = photo.read_bytes()
+        started = time.perf_counter()
+        image_id = client.upload(photo.name, data)
+        record = client.wait_for_tags(image_id, timeout_s=60, first_delay_s=SINGLE_POLL_S, max_delay_s=SINGLE_POLL_S)
+        if record.status != "TAGGED":
+            raise RuntimeError(f"a single upload ended {record.status}: {record.error}")
+        durations.append(time.perf_counter() - started)
+        time.sleep(0.2)  # idle between uploads: nothing queued behind
+    return durations
+
+
+def _percentile(values: list[float], q: float) -> float:
+    from imagetagger_local.load import percentile
+
+    return percentile(values, q)
+
+
+def _start_profiler(pid: int, out: Path) -> subprocess.Popen[bytes] | None:
+    py_spy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
+    if not Path(py_spy).exists():
+        logger.warning("py-spy not found; no profile")
+        return None
+    command = [py_spy, "record", "--pid", str(pid), "--subprocesses", "--format", "raw", "--rate", "50"]
+    command += ["--nonblocking", "--output", str(out)]
+    return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # noqa: S603  # nosec B603
+
+
+def measure_system(
+    model_dir: Path = DEFAULT_MODEL_DIR, pipeline_runs: int = 3, profile_dir: Path | None = None
+) -> dict[str, Any]:
+    from imagetagger_local.stack_process import StackProcess
+    from imagetagger_local.tokens import issue_token
+
+    photos = sorted(SAMPLE_DIR.glob("**/*.jpg"))
+    before = _pipeline_img_per_s(model_dir, pipeline_runs)
+    logger.info("pipeline before the stack: %.1f img/s", before)
+    with tempfile.TemporaryDirectory(prefix="imagetagger-system-") as scratch:
+        stack = StackProcess(Path(scratch) / "stack")
+        stack.start()
+        try:
+            token = issue_token(stack.state_dir / "jwt", f"bench-{uuid.uuid4().hex[:8]}")
+            single = _single_uploads(stack.api_url, token, photos, 3)  # warm: first calls load the handlers
+            profiler = None
+            if profile_dir is not None and stack.process is not None:
+                profile_dir.mkdir(parents=True, exist_ok=True)
+                profiler = _start_profiler(stack.process.pid, profile_dir / "import.collapsed")
+            imported = _import(stack.api_url, token, SAMPLE_DIR, Path(scratch) / "journal.json")
+            if profiler is not None:
+                profiler.send_signal(signal.SIGINT)  # py-spy writes its output when interrupted
+                profiler.wait(timeout=60)
+            logger.info("import: %s", imported)
+            single = _single_uploads(stack.api_url, token, photos, SINGLE_UPLOADS)
+        finally:
+            stack.stop()
+    after = _pipeline_img_per_s(model_dir, pipeline_runs)
+    logger.info("pipeline after the stack: %.1f img/s", after)
+    pipeline = (before + after) / 2
+    return {
+        "import_img_per_s": imported["img_per_s"],
+        "pipeline_img_per_s": round(pipeline, 1),
+        "overhead_ratio": round(pipeline / imported["img_per_s"], 2) if imported["img_per_s"] else None,
+        "upload_to_tagged_p50_s": round(_percentile(single, 50), 3),
+        "upload_to_tagged_p99_s": round(_percentile(single, 99), 3),
+        "pipeline_before_after_img_per_s": [round(before, 1), round(after, 1)],
+        "import": {key: imported[key] for key in ("images", "wall_s", "uploaded", "tagged", "failed_tagging")},
+        "import_errors": imported["errors"][:5],
+        "single_uploads": len(single),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--model-dir", type=Path, default=DEFAULT_MODEL_DIR)
+    parser.add_argument("--pipeline-runs", type=int, default=3)
+    parser.add_argument("--profile", type=Path, help="record the stack with py-spy during the import into this folder")
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
+    report = measure_system(args.model_dir, args.pipeline_runs, args.profile)
+    if args.profile:
+        from imagetagger_endpoint.bench.profile_parts import summarise
+
+        summary = summarise(args.profile / "import.collapsed", images=report["import"]["images"])
+        (args.profile / "summary.json").write_text(json.dumps(summary, indent=1))
+        report["profile"] = summary
+    print(json.dumps(report, indent=1))  # noqa: T201 - the module's output
+
+
+if __name__ == "__main__":
+    main()
