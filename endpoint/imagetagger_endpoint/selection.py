@@ -1,8 +1,12 @@
 """Which backend serves a model on this machine, and where its optimised variants are cached.
 
 The choice is measured (speed and accuracy, by `optimize.py` / the benchmark) and recorded together with a fingerprint
-of the CPU and ONNX Runtime version, because the fastest variant differs between machines (AMX, VNNI, core count).
-A recorded choice from another machine is ignored.
+of the CPU and engine versions, because the fastest variant differs between machines (AMX, VNNI, core count).
+
+Accuracy depends on the CPU too: int8 arithmetic is not the same on every x86 machine (without VNNI, u8 x s8 dot
+products go through 16-bit intermediates that saturate), so a record's accuracy evidence carries the CPU class it
+was measured on (`cpu_class()`), and the endpoint only ever serves a backend measured accurate on its own class.
+Anything else (no record, a record from another class, an inaccurate or unmeasured backend) serves fp32.
 """
 
 from __future__ import annotations
@@ -22,11 +26,15 @@ from imagetagger_endpoint.backends import BACKENDS, DEFAULT_BACKEND, backend_ava
 logger = logging.getLogger(__name__)
 
 CHOICE_FILE = "backend.json"
-# Fastest first on x86 servers in general: OpenVINO int8 runs on VNNI or AMX where present and on AVX2 otherwise;
-# ONNX Runtime's int8 needs VNNI to beat its fp32. Used only where no choice was measured on the machine itself.
-PORTABLE_PREFERENCE = ("ov-int8", "ort-int8", "ov-bf16", DEFAULT_BACKEND)
 BACKEND_ENV = "IMAGETAGGER_BACKEND"  # "auto" (default) or a backend name
 CACHE_ENV = "IMAGETAGGER_CACHE_DIR"
+# oneDNN (inside OpenVINO and PyTorch) can be told to use at most an older instruction set: docs/benchmark.md uses
+# it to run the AVX2 kernels on an AMX machine. ONNX Runtime has no such switch (MLAS picks its kernels by CPUID).
+ONEDNN_ISA_ENV = "ONEDNN_MAX_CPU_ISA"
+# The CPU classes whose int8 (and bf16) arithmetic differs, newest first: the flag that defines each, as the kernel
+# (/proc/cpuinfo) names it. AMX: tile int8/bf16 units; VNNI: int8 dot products into 32 bits (AVX-512 or AVX
+# encoding); plain AVX2: int8 dot products through saturating 16-bit pairs (vpmaddubsw).
+CPU_CLASSES = (("amx", "amx_int8"), ("avx512-vnni", "avx512_vnni"), ("avx2-vnni", "avx_vnni"), ("avx2", "avx2"))
 
 
 def default_cache_root() -> Path:
@@ -34,6 +42,40 @@ def default_cache_root() -> Path:
     checkout = Path(__file__).resolve().parents[2]
     base = checkout if (checkout / "pyproject.toml").is_file() else Path.cwd()
     return base / ".local" / "endpoint-cache"
+
+
+def cpu_flags() -> set[str]:
+    cpuinfo = Path("/proc/cpuinfo")
+    if not cpuinfo.exists():
+        return set()
+    for line in cpuinfo.read_text().splitlines():
+        if line.startswith("flags"):
+            return set(line.partition(":")[2].split())
+    return set()
+
+
+def cpu_model_name() -> str:
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.exists():
+        for line in cpuinfo.read_text().splitlines():
+            if line.startswith("model name"):
+                return line.partition(":")[2].strip()
+    return platform.processor() or platform.machine()
+
+
+def hardware_cpu_class(flags: set[str]) -> str:
+    """amx, avx512-vnni, avx2-vnni, avx2 or other: the first class of CPU_CLASSES whose flag the CPU has."""
+    return next((name for name, flag in CPU_CLASSES if flag in flags and "avx2" in flags), "other")
+
+
+@cache
+def cpu_class() -> str:
+    """This machine's CPU class, the key of all accuracy evidence. With ONEDNN_MAX_CPU_ISA set, oneDNN's kernels
+    are those of an older class while ONNX Runtime's are not, so the limit is part of the class: evidence measured
+    under a limit never stands for a machine without it, nor the other way round."""
+    name = hardware_cpu_class(cpu_flags())
+    limit = os.environ.get(ONEDNN_ISA_ENV, "").strip().lower()
+    return f"{name}+onednn-{limit}" if limit and limit != "all" else name
 
 
 @cache
@@ -47,7 +89,8 @@ def machine_fingerprint() -> str:
     if cpuinfo.exists():
         lines = cpuinfo.read_text().splitlines()
         cpu = "\n".join(sorted({line for line in lines if line.startswith(("model name", "flags"))}))
-    material = f"{platform.machine()}|{cpu}|{usable_cpus()}|{_version('onnxruntime')}|{_version('openvino')}"
+    versions = f"{_version('onnxruntime')}|{_version('openvino')}"
+    material = f"{platform.machine()}|{cpu}|{cpu_class()}|{usable_cpus()}|{versions}"
     return hashlib.sha256(material.encode()).hexdigest()[:16]
 
 
@@ -78,9 +121,12 @@ def read_record(folder: Path) -> dict[str, Any] | None:
     return json.loads(path.read_text()) if path.is_file() else None
 
 
-def accurate_backends(record: dict[str, Any]) -> set[str]:
-    """Backends whose val mAP in the record is within its accuracy budget of fp32's. Accuracy, unlike speed, does not
-    depend on the machine (the same graph and arithmetic), so it carries over to a machine that did not measure."""
+def accurate_backends(record: dict[str, Any], on_class: str | None = None) -> set[str]:
+    """Backends whose val mAP in the record is within its accuracy budget of fp32's, when the record was measured on
+    the CPU class `on_class` (this machine's by default). A record from another class, or one that does not say its
+    class, shows nothing accurate: int8 that is accurate on AMX can lose accuracy on plain AVX2."""
+    if record.get("cpu_class") != (on_class or cpu_class()):
+        return set()
     map_fp32 = record.get("map_fp32")
     budget = record.get("max_map_loss", 0.5)
     if map_fp32 is None:
@@ -92,26 +138,29 @@ def accurate_backends(record: dict[str, Any]) -> set[str]:
     }
 
 
-def portable_choice(record: dict[str, Any], model_dir: Path, cache_dir: Path | None) -> str | None:
-    """On a machine that measured nothing (a SageMaker host, for one): the first of PORTABLE_PREFERENCE that the
-    record shows accurate and that can run here."""
-    accurate = accurate_backends(record)
-    for name in PORTABLE_PREFERENCE:
-        if name in accurate and backend_available(model_dir, name, cache_dir):
-            return name
-    return None
+def fastest_accurate(record: dict[str, Any], model_dir: Path, cache_dir: Path | None) -> str | None:
+    """On a machine that measured nothing (a SageMaker host, for one) but whose CPU class a record was measured on:
+    the backend that was fastest there (batch-1 latency) among those accurate on that class and runnable here."""
+    accurate = [name for name in accurate_backends(record) if name in BACKENDS]
+    runnable = [name for name in accurate if backend_available(model_dir, name, cache_dir)]
+    measured = record.get("measured", {})
+    return min(runnable, key=lambda name: measured[name].get("ms_bs1", float("inf")), default=None)
 
 
 def write_choice(folder: Path, backend: str, evidence: dict[str, Any]) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / CHOICE_FILE
-    path.write_text(json.dumps({"backend": backend, "machine": machine_fingerprint(), **evidence}, indent=1))
+    if backend not in accurate_backends({"cpu_class": cpu_class(), **evidence}) | {DEFAULT_BACKEND}:
+        raise ValueError(f"{backend} is not within the accuracy budget on {cpu_class()}: it cannot be the choice")
+    record = {"backend": backend, "machine": machine_fingerprint(), **evidence, "cpu_class": cpu_class()}
+    path.write_text(json.dumps(record, indent=1))
     return path
 
 
 def choose_backend(model_dir: Path, cache_dir: Path | None) -> str:
-    """The environment's explicit choice, else the one measured on this machine, else the portable preference among
-    the backends the record shows accurate, else fp32 (always correct)."""
+    """The environment's explicit choice (the operator's, served as asked); else the one measured on this machine,
+    else the fastest of a record from this CPU class, in both cases only if the record shows it accurate on this
+    class; else fp32 (always correct)."""
     requested = os.environ.get(BACKEND_ENV, "auto")
     if requested != "auto":
         if requested not in BACKENDS:
@@ -122,11 +171,12 @@ def choose_backend(model_dir: Path, cache_dir: Path | None) -> str:
     for _, record in records:
         backend = record.get("backend")
         measured_here = record.get("machine") == machine_fingerprint()
-        if measured_here and backend in BACKENDS and backend_available(model_dir, backend, cache_dir):
+        if measured_here and backend in accurate_backends(record) and backend_available(model_dir, backend, cache_dir):
             return str(backend)
     for folder, record in records:
-        portable = portable_choice(record, model_dir, cache_dir)
-        if portable:
-            logger.info("no choice measured on this machine: %s (accurate in %s)", portable, folder / CHOICE_FILE)
-            return portable
+        fastest = fastest_accurate(record, model_dir, cache_dir)
+        if fastest:
+            logger.info("no choice measured on this machine: %s (accurate on %s in %s)", fastest, cpu_class(), folder)
+            return fastest
+    logger.info("no backend measured accurate on %s: %s", cpu_class(), DEFAULT_BACKEND)
     return DEFAULT_BACKEND
