@@ -8,7 +8,8 @@
    last convolution with the head (pool, classifier, sigmoid) stay in float: they cost little, and quantising the
    probabilities would create ties that hurt ranking.
 2. choice: every available backend's batch-1 latency is measured; the fastest one whose val mAP is within
-   `--max-map-loss` points of fp32 is recorded (with the evidence) in the model's cache folder, where model_fn finds it.
+   `--max-map-loss` points of fp32 is recorded (with the evidence and the CPU class it was measured on) in the model's
+   cache folder, where model_fn finds it. A backend outside the budget is recorded as measured and never served.
 
 Needs the dev requirements (onnx for quantisation, torch for the mAP through the training package's metrics).
 """
@@ -30,7 +31,7 @@ from imagetagger.modelspec import load_model_spec
 from imagetagger.preprocessing import prepare_bytes
 from imagetagger_endpoint.backends import BACKENDS, FP32_FILE, INPUT_NAME, INT8_FILE, Backend, load_backend
 from imagetagger_endpoint.backends import backend_available as available
-from imagetagger_endpoint.selection import accurate_backends, cache_dir_for, write_choice
+from imagetagger_endpoint.selection import accurate_backends, cache_dir_for, cpu_class, cpu_model_name, write_choice
 
 logger = logging.getLogger(__name__)
 
@@ -166,7 +167,9 @@ def choose_fastest_accurate(
         }
         logger.info("%s: %s", name, measured[name])
     evidence = {"map_fp32": measured["ort-fp32"]["map"], "max_map_loss": max_map_loss, "measured": measured}
-    best = min(accurate_backends(evidence), key=lambda name: measured[name]["ms_bs1"])
+    # The evidence is this CPU class's: the same int8 graph can be accurate on AMX and not on plain AVX2.
+    evidence = {"cpu_class": cpu_class(), "cpu_model": cpu_model_name(), **evidence}
+    best = min(accurate_backends(evidence), key=lambda name: (measured[name]["ms_bs1"], name))
     write_choice(cache_dir, best, evidence)
     return {"backend": best, **evidence}
 
