@@ -178,4 +178,10 @@ def run_benchmark(
     )
     report["pipeline_img_per_s"] = pipeline["img_per_s"]
     logger.info("pipeline: %s", pipeline)
+    # The system around the model (issue 13): bulk import through a private stack against the bare pipeline, measured
+    # back to back in this run; single-upload latency at idle.
+    from imagetagger_endpoint.bench.system import measure_system
+
+    report["system"] = measure_system(model_dir, pipeline_runs)
+    logger.info("system: %s", report["system"])
     return report
