@@ -1,6 +1,6 @@
 """The profile summary attributes py-spy's samples to the system's parts, most specific rule first."""
 
-from imagetagger_endpoint.bench.profile_parts import part_of, summarise
+from imagetagger_endpoint.bench.profile_parts import part_of, process_of, summarise
 
 
 def test_a_stack_goes_to_the_most_specific_part():
@@ -21,3 +21,9 @@ def test_samples_become_cpu_milliseconds_per_image(tmp_path):
     assert summary["cpu_s_total"] == 4.0
     assert summary["parts"]["local: moto (S3, SQS, DynamoDB)"] == {"share": 0.75, "cpu_ms_per_image": 300.0}
     assert summary["parts"]["process: decode and prepare"]["cpu_ms_per_image"] == 100.0
+
+
+def test_samples_are_split_by_process():
+    assert process_of(['process 1:"imagetagger up"', "run (x.py:1)"]).startswith("stack process")
+    assert process_of(['process 1:"up"', 'process 2:"python -m imagetagger_endpoint.server"']).startswith("model")
+    assert process_of(['process 1:"up"', 'process 3:"python -c from multiprocessing.spawn"']) == "function environments"

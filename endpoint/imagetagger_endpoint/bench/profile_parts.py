@@ -41,17 +41,33 @@ def part_of(frames: list[str]) -> str:
     return "other"
 
 
+def process_of(frames: list[str]) -> str:
+    """Which process a stack was sampled in: the stack's own (moto, servers, workers), the model endpoint, or a
+    function's execution environment (py-spy names a child process in the frame after its parent's)."""
+    children = [frame for frame in frames[1:3] if frame.startswith("process ")]
+    if not children:
+        return "stack process (moto, gateways, workers)"
+    if "imagetagger_endpoint" in children[0]:
+        return "model endpoint process"
+    return "function environments"
+
+
 def summarise(collapsed: Path, images: int, rate_hz: int = 50) -> dict[str, Any]:
-    """{"cpu_s_total", "images", "parts": {part: {"share", "cpu_ms_per_image"}}}, largest first."""
+    """{"cpu_s_total", "images", "processes": {process: share}, "parts": {part: {"share", "cpu_ms_per_image"}}},
+    largest first."""
     samples: Counter[str] = Counter()
+    processes: Counter[str] = Counter()
     for line in collapsed.read_text(errors="replace").splitlines():
         matched = _COUNT.match(line.strip())
         if matched:
-            samples[part_of(matched.group(1).split(";"))] += int(matched.group(2))
+            frames = matched.group(1).split(";")
+            samples[part_of(frames)] += int(matched.group(2))
+            processes[process_of(frames)] += int(matched.group(2))
     total = sum(samples.values()) or 1
     return {
         "cpu_s_total": round(total / rate_hz, 1),
         "images": images,
+        "processes": {name: round(count / total, 3) for name, count in processes.most_common()},
         "parts": {
             part: {
                 "share": round(count / total, 3),
