@@ -19,9 +19,23 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+# What the dev requirements add to the runtime (requirements/dev.txt); a command that needs one says so in one line.
+DEV_ONLY_MODULES = frozenset({"torch", "torchvision", "torchmetrics", "sklearn", "scipy", "matplotlib", "pycocotools"})
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    return int(args.func(args) or 0)
+    try:
+        return int(args.func(args) or 0)
+    except ModuleNotFoundError as exc:
+        if (exc.name or "").split(".")[0] not in DEV_ONLY_MODULES:
+            raise
+        print(
+            f"error: `imagetagger {args.command}` needs the dev requirements ({exc.name} is missing): "
+            "run `make setup-dev` (pip install -r requirements/dev.txt)",
+            file=sys.stderr,
+        )
+        return 2
 
 
 if __name__ == "__main__":

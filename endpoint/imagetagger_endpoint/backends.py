@@ -5,7 +5,8 @@
   int8 for the quantised QDQ graph); ONNX Runtime's CPU provider has no bf16 kernels on x86.
 
 Serving never imports torch: the variants are plain ONNX files, made once by `optimize.py`. Every backend answers
-`run(uint8 [N, H, W, 3]) -> float32 [N, classes]` and may be called from several threads.
+`run(uint8 [N, H, W, 3]) -> float32 [N, classes]` and `run_outputs(batch) -> {output name: array}` (the boxes of a
+detector model too) and may be called from several threads.
 """
 
 from __future__ import annotations
@@ -52,10 +53,36 @@ BACKENDS: dict[str, BackendSpec] = {
 DEFAULT_BACKEND = "ort-fp32"
 
 
+# A detector model's extra outputs (models/default, graph.py in training/imagetagger_training/fused): after per-class
+# NonMaxSuppression, one row per kept box. Indices in DETECTIONS are (image in the batch, class, anchor).
+DETECTIONS = "detections"
+BOX_OUTPUTS = (DETECTIONS, "detection_boxes", "detection_scores")
+
+Outputs = dict[str, np.ndarray]
+
+
 class Backend(Protocol):
     name: str
 
     def run(self, batch: np.ndarray) -> np.ndarray: ...
+
+    def run_outputs(self, batch: np.ndarray) -> Outputs: ...
+
+
+def merge_chunks(chunks: list[tuple[int, int, Outputs]]) -> Outputs:
+    """One answer from (offset, real images, outputs) per chunk: per-image outputs cut to the real images, box rows of
+    padding images dropped and the rest renumbered to the whole batch."""
+    merged: dict[str, list[np.ndarray]] = {}
+    for offset, count, outputs in chunks:
+        merged.setdefault(OUTPUT_NAME, []).append(outputs[OUTPUT_NAME][:count])
+        if DETECTIONS in outputs:
+            keep = outputs[DETECTIONS][:, 0] < count
+            for name in BOX_OUTPUTS:
+                rows = outputs[name][keep]
+                if name == DETECTIONS:
+                    rows = rows + np.array([offset, 0, 0], dtype=rows.dtype)
+                merged.setdefault(name, []).append(rows)
+    return {name: np.concatenate(parts) for name, parts in merged.items()}
 
 
 def usable_cpus() -> int:
@@ -87,10 +114,16 @@ class OrtBackend:
         options.add_session_config_entry("session.intra_op.allow_spinning", "1" if spin else "0")
         self.name = name
         self.session = ort.InferenceSession(str(model_path), options, providers=["CPUExecutionProvider"])
+        self._outputs = [output.name for output in self.session.get_outputs()]
 
     def run(self, batch: np.ndarray) -> np.ndarray:
         (probabilities,) = self.session.run([OUTPUT_NAME], {INPUT_NAME: np.ascontiguousarray(batch, dtype=np.uint8)})
         return np.asarray(probabilities, dtype=np.float32)
+
+    def run_outputs(self, batch: np.ndarray) -> Outputs:
+        """Every output of the graph by name (probabilities, and the boxes where the model has them)."""
+        values = self.session.run(self._outputs, {INPUT_NAME: np.ascontiguousarray(batch, dtype=np.uint8)})
+        return dict(zip(self._outputs, (np.asarray(value) for value in values), strict=True))
 
 
 class OpenVinoBackend:
@@ -164,31 +197,37 @@ class OpenVinoBackend:
         return self._queues[batch_size]
 
     def run(self, batch: np.ndarray) -> np.ndarray:
+        return self.run_outputs(batch)[OUTPUT_NAME]
+
+    def run_outputs(self, batch: np.ndarray) -> Outputs:
         """Chunks are padded up to a power of two (at most MAX_STATIC_BATCH), so a handful of static graphs serve
-        every request size."""
+        every request size; the padding images' outputs are dropped."""
         batch = np.ascontiguousarray(batch, dtype=np.uint8)
         with self._lock:
             if len(batch) == 1 or self._streams == 1:
-                return self._run_one_stream(batch)
-            return self._run_all_streams(batch)
+                chunks = self._run_one_stream(batch)
+            else:
+                chunks = self._run_all_streams(batch)
+        return merge_chunks(chunks)
 
-    def _run_one_stream(self, batch: np.ndarray) -> np.ndarray:
-        outputs = []
+    def _run_one_stream(self, batch: np.ndarray) -> list[tuple[int, int, Outputs]]:
+        chunks = []
         for start in range(0, len(batch), MAX_STATIC_BATCH):
             chunk = _padded(batch[start : start + MAX_STATIC_BATCH])
-            result = self._latency_request(len(chunk)).infer({0: chunk})  # type: ignore[attr-defined]
-            outputs.append(np.array(next(iter(result.values())), dtype=np.float32)[: len(batch) - start])
-        return np.concatenate(outputs)
+            request = self._latency_request(len(chunk))
+            request.infer({0: chunk})  # type: ignore[attr-defined]
+            chunks.append((start, min(MAX_STATIC_BATCH, len(batch) - start), _named_outputs(request)))
+        return chunks
 
-    def _run_all_streams(self, batch: np.ndarray) -> np.ndarray:
+    def _run_all_streams(self, batch: np.ndarray) -> list[tuple[int, int, Outputs]]:
         per_stream = -(-len(batch) // self._streams)  # ceil: every stream gets work
         chunk_size = min(MAX_STATIC_BATCH, 1 << (per_stream - 1).bit_length())
         queue = self._queue(chunk_size)
         starts = range(0, len(batch), chunk_size)
-        outputs: list[np.ndarray | None] = [None] * len(starts)
+        outputs: list[Outputs | None] = [None] * len(starts)
 
         def keep(request, index: int) -> None:  # noqa: ANN001 - an openvino InferRequest
-            outputs[index] = np.array(request.get_output_tensor(0).data, dtype=np.float32)
+            outputs[index] = _named_outputs(request)
 
         queue.set_callback(keep)  # type: ignore[attr-defined]
         for index, start in enumerate(starts):
@@ -196,7 +235,19 @@ class OpenVinoBackend:
         queue.wait_all()  # type: ignore[attr-defined]
         if any(out is None for out in outputs):
             raise RuntimeError("OpenVINO returned no output for a chunk of the batch")
-        return np.concatenate(outputs)[: len(batch)]  # type: ignore[arg-type]
+        return [
+            (start, min(chunk_size, len(batch) - start), out)
+            for start, out in zip(starts, outputs, strict=True)
+            if out is not None
+        ]
+
+
+def _named_outputs(request) -> Outputs:  # noqa: ANN001 - an openvino InferRequest
+    """A finished request's outputs by name, copied (the request's buffers are reused by its next run)."""
+    return {
+        port.get_any_name(): np.array(request.get_tensor(port).data)
+        for port in request.model_outputs  # type: ignore[attr-defined]
+    }
 
 
 def _padded(chunk: np.ndarray, size: int | None = None) -> np.ndarray:

@@ -24,8 +24,8 @@ from PIL import Image
 from imagetagger.errors import ImageTaggerError, InvalidImageError, UnsupportedMediaTypeError
 from imagetagger.modelspec import ModelSpec, load_model_spec
 from imagetagger.preprocessing import decode_image, prepare
-from imagetagger.tags import tags_from_probabilities
-from imagetagger_endpoint.backends import Backend, load_backend
+from imagetagger.tags import instances_by_class, tags_from_probabilities
+from imagetagger_endpoint.backends import BOX_OUTPUTS, OUTPUT_NAME, Backend, Outputs, load_backend, merge_chunks
 from imagetagger_endpoint.selection import cache_dir_for, choose_backend
 
 logger = logging.getLogger(__name__)
@@ -61,9 +61,19 @@ class TaggingModel:
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def probabilities(self, batch: np.ndarray) -> np.ndarray:
+        return self.outputs(batch)[OUTPUT_NAME]
+
+    def outputs(self, batch: np.ndarray) -> Outputs:
+        """Every output (probabilities; boxes for a detector model) of the batch, run in chunks."""
+        starts = range(0, len(batch), INFERENCE_CHUNK)
         with self.lock:
-            chunks = [self.backend.run(batch[i : i + INFERENCE_CHUNK]) for i in range(0, len(batch), INFERENCE_CHUNK)]
-        return np.concatenate(chunks) if chunks else np.zeros((0, len(self.spec.labels)), np.float32)
+            chunks = [
+                (i, len(batch[i : i + INFERENCE_CHUNK]), self.backend.run_outputs(batch[i : i + INFERENCE_CHUNK]))
+                for i in starts
+            ]
+        if not chunks:
+            return {OUTPUT_NAME: np.zeros((0, len(self.spec.labels)), np.float32)}
+        return merge_chunks(chunks)
 
 
 ModelInput = np.ndarray | list[Image.Image]
@@ -157,10 +167,18 @@ def prepare_batch(data: ModelInput, size: int) -> np.ndarray:
 
 def predict_fn(input_data: ModelInput, model: TaggingModel) -> dict[str, Any]:
     batch = prepare_batch(input_data, model.spec.size)
-    probabilities = model.probabilities(batch)
+    outputs = model.outputs(batch)
+    probabilities = outputs[OUTPUT_NAME]
+    if all(name in outputs for name in BOX_OUTPUTS):
+        instances = instances_by_class(*(outputs[name] for name in BOX_OUTPUTS), n_images=len(probabilities))
+    else:  # a classifier-only model: tags without boxes
+        instances = [{} for _ in range(len(probabilities))]
     return {
         "model_version": model.spec.model_version,
-        "predictions": [{"tags": tags_from_probabilities(row, model.spec.labels)} for row in probabilities],
+        "predictions": [
+            {"tags": tags_from_probabilities(row, model.spec.labels, found)}
+            for row, found in zip(probabilities, instances, strict=True)
+        ],
     }
 
 

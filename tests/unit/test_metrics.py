@@ -3,12 +3,10 @@
 import numpy as np
 import pytest
 
-pytest.importorskip("torch")
+pytest.importorskip("sklearn")
 from sklearn.metrics import average_precision_score, precision_score, recall_score  # noqa: E402
 
-from imagetagger_training.metrics import compute_metrics  # noqa: E402
-
-pytestmark = pytest.mark.torch
+from imagetagger_training.metrics import average_precision, compute_metrics  # noqa: E402
 
 
 @pytest.fixture
@@ -51,3 +49,18 @@ def test_per_label_accuracy_is_reported_next_to_the_all_negative_baseline(case):
     assert metrics["per_label_accuracy"] == pytest.approx(metrics["all_negative_per_label_accuracy"])
     assert metrics["all_negative_per_label_accuracy"] == pytest.approx(100 * (targets == 0).mean())
     assert metrics["CR"] == 0 and metrics["OF1"] == 0
+
+
+def test_tied_scores_count_as_one_threshold_like_sklearn():
+    rng = np.random.default_rng(3)
+    labels = (rng.random(60) < 0.4).astype(np.int64)
+    scores = np.round(rng.random(60) + 0.3 * labels, 1)  # coarse scores: many ties
+    assert average_precision(scores, labels) == pytest.approx(average_precision_score(labels, scores), abs=1e-12)
+
+
+def test_metrics_do_not_need_torch():
+    import subprocess
+    import sys
+
+    code = "import sys; sys.modules['torch'] = None; import imagetagger_training.metrics, imagetagger_training.evaluate"
+    subprocess.run([sys.executable, "-c", code], check=True)

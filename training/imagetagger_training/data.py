@@ -6,8 +6,6 @@ canonical class order (COCO's 80 categories sorted by id), so splits, training a
 
 from __future__ import annotations
 
-import contextlib
-import io
 import json
 from dataclasses import dataclass
 from importlib import resources
@@ -35,13 +33,15 @@ class LabelledImages:
     paths: list[Path]
     targets: np.ndarray  # float32 [N, C], 1 where the class is present
     classes: list[ClassInfo]
+    coco_ids: list[int] | None = None  # COCO image ids where the source has them (what a model may have seen)
 
     def __len__(self) -> int:
         return len(self.paths)
 
     def subset(self, indices: np.ndarray | list[int]) -> LabelledImages:
         indices = list(indices)
-        return LabelledImages([self.paths[i] for i in indices], self.targets[indices], self.classes)
+        ids = None if self.coco_ids is None else [self.coco_ids[i] for i in indices]
+        return LabelledImages([self.paths[i] for i in indices], self.targets[indices], self.classes, ids)
 
     @property
     def names(self) -> list[str]:
@@ -60,20 +60,18 @@ class CocoLabelSource:
     images_dir: Path
 
     def load(self) -> LabelledImages:
-        from pycocotools.coco import COCO
-
-        with contextlib.redirect_stdout(io.StringIO()):  # pycocotools prints progress we do not want in JSON output
-            coco = COCO(str(self.annotations))
+        # Plain JSON (no pycocotools): `imagetagger evaluate` runs in the runtime environment too.
+        document = json.loads(self.annotations.read_text())
         classes = coco_classes()
         column = {c.coco_id: i for i, c in enumerate(classes)}
-        image_ids = sorted(coco.getImgIds())
-        targets = np.zeros((len(image_ids), len(classes)), dtype=np.float32)
-        for row, image_id in enumerate(image_ids):
-            for ann in coco.loadAnns(coco.getAnnIds(imgIds=[image_id], iscrowd=None)):
-                if ann["category_id"] in column:
-                    targets[row, column[ann["category_id"]]] = 1.0
-        paths = [self.images_dir / coco.imgs[i]["file_name"] for i in image_ids]
-        return LabelledImages(paths, targets, classes)
+        images = sorted(document["images"], key=lambda image: image["id"])
+        row_of = {image["id"]: row for row, image in enumerate(images)}
+        targets = np.zeros((len(images), len(classes)), dtype=np.float32)
+        for ann in document.get("annotations", []):
+            if ann["category_id"] in column and ann["image_id"] in row_of:
+                targets[row_of[ann["image_id"]], column[ann["category_id"]]] = 1.0
+        paths = [self.images_dir / image["file_name"] for image in images]
+        return LabelledImages(paths, targets, classes, coco_ids=[int(image["id"]) for image in images])
 
 
 @dataclass(frozen=True)

@@ -1,9 +1,15 @@
-"""Evaluate a model artifact (its ONNX graph, i.e. what is served) on COCO annotations or a corrections manifest."""
+"""Evaluate a model artifact (its ONNX graph, i.e. what is served) on COCO annotations or a corrections manifest.
+
+Honest by construction: a model lists, per pretrained part, the COCO images it may have trained on (model.json's
+"seen_images" file); every evaluation reports the figures on all images and on the clean subset (images no part
+may have seen) side by side. Runs without torch (the runtime environment has ONNX Runtime and NumPy only).
+"""
 
 from __future__ import annotations
 
+import json
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -59,6 +65,39 @@ class Evaluation:
     names: list[str]
     probabilities: np.ndarray
     targets: np.ndarray
+    # The clean subset: figures on images no part of the model may have trained on, and how many each part saw.
+    clean: dict[str, Any] | None = None
+    seen_by: dict[str, int] = field(default_factory=dict)
+    clean_note: str = ""
+
+
+def seen_images(model_dir: Path) -> dict[str, dict[str, Any]] | None:
+    """Per part, the COCO ids it may have trained on ({"coco_ids": [...]} or {"coco_all_except": [...]}); None when
+    the model does not say (a model trained here before this was recorded)."""
+    name = json.loads((model_dir / "model.json").read_text()).get("seen_images")
+    if not name:
+        return None
+    return json.loads((model_dir / name).read_text())
+
+
+def seen_mask(part: dict[str, Any], coco_ids: list[int]) -> np.ndarray:
+    """True for each image the part may have trained on."""
+    ids = np.asarray(coco_ids)
+    if "coco_all_except" in part:
+        return ~np.isin(ids, np.asarray(part["coco_all_except"]))
+    return np.isin(ids, np.asarray(part["coco_ids"]))
+
+
+def clean_subset(model_dir: Path, coco_ids: list[int] | None) -> tuple[np.ndarray | None, dict[str, int], str]:
+    """(mask of clean images, images seen per part, a note when the clean subset cannot be told)."""
+    parts = seen_images(model_dir)
+    if parts is None:
+        return None, {}, "the model does not list the images its parts trained on"
+    if coco_ids is None:
+        return None, {}, "the evaluated images have no COCO ids, so which ones the model saw is unknown"
+    masks = {name: seen_mask(part, coco_ids) for name, part in parts.items()}
+    clean = ~np.any(np.stack(list(masks.values())), axis=0) if masks else np.ones(len(coco_ids), bool)
+    return clean, {name: int(mask.sum()) for name, mask in masks.items()}, ""
 
 
 def evaluate_model(model_dir: Path, annotations: Path, images_dir: Path | None) -> Evaluation:
@@ -73,6 +112,11 @@ def evaluate_model(model_dir: Path, annotations: Path, images_dir: Path | None) 
     targets = images.targets[kept]
     thresholds = np.array([label.threshold for label in spec.labels])
     ap = per_class_average_precision(probs, targets)
+    ids = None if images.coco_ids is None else [images.coco_ids[i] for i in kept]
+    mask, seen_by, note = clean_subset(model_dir, ids)
+    clean = None
+    if mask is not None:
+        clean = compute_metrics(probs[mask], targets[mask], thresholds) if mask.any() else {"n_images": 0}
     return Evaluation(
         metrics=compute_metrics(probs, targets, thresholds),
         per_class_ap={n: 100 * float(v) for n, v in zip(spec.names, ap, strict=True) if not np.isnan(v)},
@@ -81,4 +125,7 @@ def evaluate_model(model_dir: Path, annotations: Path, images_dir: Path | None) 
         names=spec.names,
         probabilities=probs,
         targets=targets,
+        clean=clean,
+        seen_by=seen_by,
+        clean_note=note,
     )

@@ -2,6 +2,10 @@
 
 All figures are percentages. mAP averages only classes with at least one positive in the evaluated set (AP is
 undefined otherwise); CP/CR average over those same classes; OP/OR/OF1 are micro-averaged over every decision.
+
+NumPy only, so that `imagetagger evaluate` runs in the runtime environment (no torch, no scikit-learn); AP is
+scikit-learn's `average_precision_score` (step-wise, tied scores as one threshold), which tests/unit/test_metrics.py
+checks against scikit-learn itself.
 """
 
 from __future__ import annotations
@@ -9,12 +13,6 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-import torch
-from torchmetrics.functional.classification import (
-    multilabel_average_precision,
-    multilabel_precision,
-    multilabel_recall,
-)
 
 METRIC_KEYS = ("mAP", "CP", "CR", "CF1", "OP", "OR", "OF1", "per_label_accuracy", "all_negative_per_label_accuracy")
 
@@ -23,16 +21,28 @@ def _f1(precision: float, recall: float) -> float:
     return 0.0 if precision + recall == 0 else 2 * precision * recall / (precision + recall)
 
 
+def average_precision(scores: np.ndarray, labels: np.ndarray) -> float:
+    """AP of one class: sum over distinct score thresholds of (recall step) x precision; NaN without a positive."""
+    labels = np.asarray(labels) > 0
+    if not labels.any():
+        return float("nan")
+    order = np.argsort(-np.asarray(scores, dtype=np.float64), kind="mergesort")
+    ranked, hits = np.asarray(scores, dtype=np.float64)[order], labels[order]
+    last_of_tie = np.r_[np.flatnonzero(np.diff(ranked)), len(ranked) - 1]
+    true_pos = np.cumsum(hits)[last_of_tie]
+    precision = true_pos / (last_of_tie + 1)
+    recall = true_pos / true_pos[-1]
+    return float(np.sum(np.diff(np.r_[0.0, recall]) * precision))
+
+
 def per_class_average_precision(probabilities: np.ndarray, targets: np.ndarray) -> np.ndarray:
     """AP of each class (NaN where the class has no positive)."""
-    present = targets.sum(0) > 0
-    ap = np.full(targets.shape[1], np.nan)
-    if present.any():
-        scores = torch.as_tensor(probabilities[:, present], dtype=torch.float32)
-        labels = torch.as_tensor(targets[:, present], dtype=torch.long)
-        values = multilabel_average_precision(scores, labels, num_labels=int(present.sum()), average=None)
-        ap[present] = values.numpy()
-    return ap
+    return np.array([average_precision(probabilities[:, c], targets[:, c]) for c in range(targets.shape[1])])
+
+
+def _ratio(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:
+    # zero_division=0: a class the model never predicts has precision 0, which is what a user experiences.
+    return np.divide(numerator, denominator, out=np.zeros(numerator.shape, np.float64), where=denominator > 0)
 
 
 def compute_metrics(probabilities: np.ndarray, targets: np.ndarray, thresholds: np.ndarray | float) -> dict[str, Any]:
@@ -42,14 +52,13 @@ def compute_metrics(probabilities: np.ndarray, targets: np.ndarray, thresholds: 
     decisions = (probabilities >= np.broadcast_to(thresholds, (n_classes,))).astype(np.int64)
     present = targets.sum(0) > 0
     ap = per_class_average_precision(probabilities, targets)
-    preds_t, targets_t = torch.as_tensor(decisions), torch.as_tensor(targets)
-    # zero_division=0: a class the model never predicts has precision 0, which is what a user experiences.
-    class_precision = multilabel_precision(preds_t, targets_t, num_labels=n_classes, average=None, zero_division=0)
-    class_recall = multilabel_recall(preds_t, targets_t, num_labels=n_classes, average=None, zero_division=0)
-    cp = float(class_precision.numpy()[present].mean()) if present.any() else 0.0
-    cr = float(class_recall.numpy()[present].mean()) if present.any() else 0.0
-    op = float(multilabel_precision(preds_t, targets_t, num_labels=n_classes, average="micro", zero_division=0))
-    orec = float(multilabel_recall(preds_t, targets_t, num_labels=n_classes, average="micro", zero_division=0))
+    true_pos = (decisions * targets).sum(0).astype(np.float64)
+    predicted, actual = decisions.sum(0).astype(np.float64), targets.sum(0).astype(np.float64)
+    class_precision, class_recall = _ratio(true_pos, predicted), _ratio(true_pos, actual)
+    cp = float(class_precision[present].mean()) if present.any() else 0.0
+    cr = float(class_recall[present].mean()) if present.any() else 0.0
+    op = float(true_pos.sum() / predicted.sum()) if predicted.sum() else 0.0
+    orec = float(true_pos.sum() / actual.sum()) if actual.sum() else 0.0
     return {
         "mAP": 100 * float(np.nanmean(ap)) if present.any() else 0.0,
         "CP": 100 * cp,

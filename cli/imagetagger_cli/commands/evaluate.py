@@ -53,10 +53,27 @@ def run(args: argparse.Namespace) -> int:
 
         write_evaluation_report(evaluation, args.report_dir)
     figures = rounded({key: evaluation.metrics[key] for key in REPORTED_KEYS})
+    clean = None if evaluation.clean is None else rounded({k: evaluation.clean.get(k) for k in REPORTED_KEYS})
     if args.json:
-        print(json.dumps({**figures, "unreadable": evaluation.unreadable, "model_version": evaluation.model_version}))
+        report = {**figures, "unreadable": evaluation.unreadable, "model_version": evaluation.model_version}
+        # The clean subset: images none of the model's parts may have trained on (docs/model.md).
+        report["clean"] = clean
+        report["seen_by_part"] = evaluation.seen_by
+        if evaluation.clean_note:
+            report["clean_note"] = evaluation.clean_note
+        print(json.dumps(report))
         return 0
     print(f"model {evaluation.model_version} on {figures['n_images']} images ({figures['n_classes_present']} classes)")
+    if clean is None:
+        print(f"  clean subset unknown: {evaluation.clean_note}")
+        for key in REPORTED_KEYS[:9]:
+            print(f"  {key:<34} {figures[key]:6.2f}")
+        return 0
+    seen = ", ".join(f"{part} {count}" for part, count in evaluation.seen_by.items())
+    print(f"  images a part may have trained on: {seen}; clean (seen by none): {clean['n_images']}")
+    print(f"  {'':<34} {'all':>6} {'clean':>6}")
     for key in REPORTED_KEYS[:9]:
-        print(f"  {key:<34} {figures[key]:6.2f}")
+        value = clean[key]
+        shown = f"{value:6.2f}" if isinstance(value, float | int) else f"{'-':>6}"
+        print(f"  {key:<34} {figures[key]:6.2f} {shown}")
     return 0

