@@ -493,3 +493,42 @@ def test_cognito_mode_signs_in_with_the_authorization_code_and_pkce(browser: Bro
     assert seen["redirect_uri"].rstrip("/") == local_stack.web_url
     assert "code=" not in page.url  # the one-time code is removed from the address bar
     expect(page.locator("#gallery-status")).to_have_text("No images in total yet.")  # the API accepted the token
+
+
+def test_a_file_chosen_while_sign_in_is_in_flight_is_not_sent_and_does_not_sign_out(browser: Browser, local_stack):
+    # Found by a hostile user: a file chosen within a moment of pressing "Sign in" went to POST /uploads before the
+    # token was stored, and the 401 signed the new session out ("Your session has ended"). Here the token response
+    # is held back, so the file is chosen while sign-in is certainly still in flight.
+    page = open_page(browser, "desktop")
+    user = new_user("race")
+    held = []
+    page.route("**/local/token?*", lambda route: held.append(route))
+    uploads_sent: list[dict[str, str]] = []
+    page.on("request", lambda r: uploads_sent.append(r.headers) if r.url.endswith("/uploads") else None)
+    page.goto(local_stack.web_url)
+    page.get_by_label("User name", exact=True).fill(user)
+    with page.expect_request("**/local/token?*"):
+        page.keyboard.press("Enter")
+    page.wait_for_timeout(200)
+    assert held, "the token request was not intercepted"
+    file_input = page.locator("#file-input")
+    expect(file_input).to_be_disabled()
+    expect(page.locator("#drop-zone")).to_have_attribute("aria-disabled", "true")
+    photo = {"name": PHOTO.name, "mimeType": "image/jpeg", "buffer": PHOTO.read_bytes()}
+    try:  # a disabled input may refuse the files outright; either way nothing may be uploaded
+        file_input.set_input_files([photo], timeout=2_000)
+    except Exception as refusal:  # noqa: BLE001 - Playwright's Error or TimeoutError, both mean "not chosen"
+        print(f"set_input_files on the disabled input: {type(refusal).__name__}")
+    page.wait_for_timeout(500)
+    assert uploads_sent == []
+
+    held[0].continue_()
+    expect(page.get_by_text(f"Signed in as {user}")).to_be_visible()
+    expect(page.locator("#app-error")).to_be_hidden()
+    expect(file_input).to_be_enabled()
+    # Signed in, the same file uploads with the token and is tagged as usual.
+    card = upload(page, PHOTO.name, PHOTO.read_bytes(), "image/jpeg")
+    wait_for_phase(local_stack, card, "TAGGED")
+    assert uploads_sent and all(headers.get("authorization", "").startswith("Bearer ") for headers in uploads_sent)
+    expect(page.get_by_text(f"Signed in as {user}")).to_be_visible()
+    page.context.close()

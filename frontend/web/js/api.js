@@ -60,7 +60,9 @@ export class Api {
     } catch {
       // not JSON: keep the text for the error message
     }
-    if (response.status === 401) this.onUnauthorized();
+    // Only a refusal of the token now stored ends the session: a request sent before sign-in completed (no token) or
+    // with a replaced token must not sign out the user who has just signed in.
+    if (response.status === 401 && token && token === this.getToken()) this.onUnauthorized();
     if (!response.ok) throw new ApiError(response.status, messageFrom(response.status, body));
     return body;
   }

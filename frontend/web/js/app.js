@@ -25,7 +25,15 @@ function showError(message) {
   $("app-error").hidden = !message;
 }
 
+// Upload is offered only while a token is stored: a file chosen before sign-in completes would be sent without one,
+// and its 401 would end the session that was just starting.
+function setUploadsEnabled(enabled) {
+  for (const id of ["file-input", "camera-input"]) $(id).disabled = !enabled;
+  $("drop-zone").setAttribute("aria-disabled", String(!enabled));
+}
+
 function showSignIn(config) {
+  setUploadsEnabled(false);
   $("app-view").hidden = true;
   $("session").hidden = true;
   $("sign-in-view").hidden = false;
@@ -39,6 +47,7 @@ function showApp(token, gallery) {
   $("app-view").hidden = false;
   $("session").hidden = false;
   $("session-user").textContent = `Signed in as ${displayName(readClaims(token))}`;
+  setUploadsEnabled(Boolean(token));
   $("upload-title").focus();
   gallery.refresh();
 }
@@ -75,21 +84,22 @@ function wireSignIn(config, onSignedIn) {
 
 function wireUploads(uploads) {
   const takeFiles = (input) => {
-    uploads.addFiles([...input.files]);
+    if (currentToken()) uploads.addFiles([...input.files]);
     input.value = ""; // choosing the same file again should upload it again
   };
   $("file-input").addEventListener("change", (event) => takeFiles(event.target));
   $("camera-input").addEventListener("change", (event) => takeFiles(event.target));
   const zone = $("drop-zone");
+  const accepting = () => zone.getAttribute("aria-disabled") !== "true" && currentToken() !== null;
   zone.addEventListener("dragover", (event) => {
     event.preventDefault();
-    zone.classList.add("drag-over");
+    if (accepting()) zone.classList.add("drag-over");
   });
   zone.addEventListener("dragleave", () => zone.classList.remove("drag-over"));
   zone.addEventListener("drop", (event) => {
     event.preventDefault();
     zone.classList.remove("drag-over");
-    uploads.addFiles([...event.dataTransfer.files]);
+    if (accepting()) uploads.addFiles([...event.dataTransfer.files]);
   });
 }
 
