@@ -2,16 +2,19 @@
 
     python -m imagetagger_endpoint.bench.system [--profile DIR]    # also part of `imagetagger bench --json`
 
-- `pipeline_img_per_s`: the bare pipeline (read, decode, prepare, infer) over the sample images, measured right before
+- `pipeline_img_per_s`: the bare pipeline (read, decode, prepare, infer) over the sample photos (`--images`, the 79
+  held-out ones by default), measured right before
   and right after the stack runs (the mean of the two: this VM's speed drifts within minutes);
 - `import_img_per_s`: `imagetagger import` of the same images through a private stack (`imagetagger up` in a
   subprocess, as a user runs it), from the first upload to the last image TAGGED or FAILED;
 - `overhead_ratio`: pipeline / import (1.0 = the system costs nothing on top of the model);
 - `upload_to_tagged_p50_s` / `_p99_s`: single uploads one after another on the idle stack, from POST /uploads to the
-  first GET that shows TAGGED (polled every 20 ms).
+  first GET that shows TAGGED (polled every 20 ms);
+- `endpoint_ms_per_image`: the endpoint's time per image in requests of 1 and of 10 (what batching saves where the
+  endpoint bills by the millisecond: docs/benchmark.md, "Cost in AWS").
 
-`--profile DIR` records the stack process (and its endpoint subprocess) with py-spy during the import and writes the
-collapsed stacks and a per-part summary there (docs/benchmark.md, "System overhead").
+`--profile DIR` records the stack process (its endpoint and function environments included) with py-spy during the
+import and writes the collapsed stacks and a per-part summary there (docs/benchmark.md, "System overhead").
 """
 
 from __future__ import annotations
@@ -37,14 +40,16 @@ SINGLE_UPLOADS = 20
 SINGLE_POLL_S = 0.02
 IMPORT_WORKERS = 8
 IMPORT_TIMEOUT_S = 900
+# The same photos through both: the 79 held-out COCO sample images (the 287 of train + val take minutes per pass with
+# the fused default model on 2 cores).
+DEFAULT_IMAGES = SAMPLE_DIR / "val"
+BATCH = 10  # the template's SQS BatchSize: the images one endpoint call carries
 
 
-def _pipeline_img_per_s(model_dir: Path, runs: int) -> float:
+def _pipeline_img_per_s(model_dir: Path, images: Path, runs: int) -> float:
     from imagetagger_endpoint.bench.run import run_measure
 
-    measured = run_measure(
-        ["pipeline", "--model-dir", str(model_dir), "--images", str(SAMPLE_DIR), "--runs", str(runs)]
-    )
+    measured = run_measure(["pipeline", "--model-dir", str(model_dir), "--images", str(images), "--runs", str(runs)])
     return float(measured["img_per_s"])
 
 
@@ -87,6 +92,46 @@ def _percentile(values: list[float], q: float) -> float:
     return percentile(values, q)
 
 
+def endpoint_ms_per_image(model_dir: Path, rounds: int = 5) -> dict[str, float]:
+    """Endpoint time per image (one InvokeEndpoint over HTTP with npy, as the Lambda sends it) in requests of 1 and of
+    an SQS batch of 10 images, alternating rounds, median: what SageMaker Serverless bills by the millisecond."""
+    import io
+
+    import numpy as np
+    import requests
+
+    from imagetagger.modelspec import load_model_spec
+    from imagetagger_endpoint.server import start_endpoint
+
+    size = load_model_spec(model_dir).size
+    images = np.random.default_rng(0).integers(0, 256, (BATCH, size, size, 3), dtype=np.uint8)
+
+    def body(batch: np.ndarray) -> bytes:
+        buffer = io.BytesIO()
+        np.save(buffer, batch, allow_pickle=False)
+        return buffer.getvalue()
+
+    singles, batch = [body(image[np.newaxis]) for image in images], body(images)
+    endpoint = start_endpoint(model_dir)
+    url = f"{endpoint.url}/invocations"
+    headers = {"Content-Type": "application/x-npy", "Accept": "application/json"}
+    times: dict[str, list[float]] = {"batch_1": [], f"batch_{BATCH}": []}
+    try:
+        with requests.Session() as session:
+            session.post(url, data=batch, headers=headers, timeout=120).raise_for_status()  # warm-up
+            for _ in range(rounds):
+                started = time.perf_counter()
+                for single in singles:
+                    session.post(url, data=single, headers=headers, timeout=120).raise_for_status()
+                times["batch_1"].append((time.perf_counter() - started) / BATCH * 1000)
+                started = time.perf_counter()
+                session.post(url, data=batch, headers=headers, timeout=120).raise_for_status()
+                times[f"batch_{BATCH}"].append((time.perf_counter() - started) / BATCH * 1000)
+    finally:
+        endpoint.close()
+    return {name: round(sorted(values)[len(values) // 2], 1) for name, values in times.items()}
+
+
 def _start_profiler(pid: int, out: Path) -> subprocess.Popen[bytes] | None:
     py_spy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
     if not Path(py_spy).exists():
@@ -98,13 +143,16 @@ def _start_profiler(pid: int, out: Path) -> subprocess.Popen[bytes] | None:
 
 
 def measure_system(
-    model_dir: Path = DEFAULT_MODEL_DIR, pipeline_runs: int = 3, profile_dir: Path | None = None
+    model_dir: Path = DEFAULT_MODEL_DIR,
+    pipeline_runs: int = 3,
+    profile_dir: Path | None = None,
+    images: Path = DEFAULT_IMAGES,
 ) -> dict[str, Any]:
     from imagetagger_local.stack_process import StackProcess
     from imagetagger_local.tokens import issue_token
 
-    photos = sorted(SAMPLE_DIR.glob("**/*.jpg"))
-    before = _pipeline_img_per_s(model_dir, pipeline_runs)
+    photos = sorted(images.glob("**/*.jpg"))
+    before = _pipeline_img_per_s(model_dir, images, pipeline_runs)
     logger.info("pipeline before the stack: %.1f img/s", before)
     with tempfile.TemporaryDirectory(prefix="imagetagger-system-") as scratch:
         stack = StackProcess(Path(scratch) / "stack")
@@ -116,7 +164,7 @@ def measure_system(
             if profile_dir is not None and stack.process is not None:
                 profile_dir.mkdir(parents=True, exist_ok=True)
                 profiler = _start_profiler(stack.process.pid, profile_dir / "import.collapsed")
-            imported = _import(stack.api_url, token, SAMPLE_DIR, Path(scratch) / "journal.json")
+            imported = _import(stack.api_url, token, images, Path(scratch) / "journal.json")
             if profiler is not None:
                 profiler.send_signal(signal.SIGINT)  # py-spy writes its output when interrupted
                 profiler.wait(timeout=60)
@@ -124,8 +172,10 @@ def measure_system(
             single = _single_uploads(stack.api_url, token, photos, SINGLE_UPLOADS)
         finally:
             stack.stop()
-    after = _pipeline_img_per_s(model_dir, pipeline_runs)
+    after = _pipeline_img_per_s(model_dir, images, pipeline_runs)
     logger.info("pipeline after the stack: %.1f img/s", after)
+    endpoint = endpoint_ms_per_image(model_dir)
+    logger.info("endpoint ms per image: %s", endpoint)
     pipeline = (before + after) / 2
     return {
         "import_img_per_s": imported["img_per_s"],
@@ -137,6 +187,7 @@ def measure_system(
         "import": {key: imported[key] for key in ("images", "wall_s", "uploaded", "tagged", "failed_tagging")},
         "import_errors": imported["errors"][:5],
         "single_uploads": len(single),
+        "endpoint_ms_per_image": endpoint,
     }
 
 
@@ -144,10 +195,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model-dir", type=Path, default=DEFAULT_MODEL_DIR)
     parser.add_argument("--pipeline-runs", type=int, default=3)
+    parser.add_argument("--images", type=Path, default=DEFAULT_IMAGES, help="the photos imported and piped")
     parser.add_argument("--profile", type=Path, help="record the stack with py-spy during the import into this folder")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
-    report = measure_system(args.model_dir, args.pipeline_runs, args.profile)
+    report = measure_system(args.model_dir, args.pipeline_runs, args.profile, args.images)
     if args.profile:
         from imagetagger_endpoint.bench.profile_parts import summarise
 
