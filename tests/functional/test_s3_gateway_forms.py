@@ -102,6 +102,8 @@ def test_an_untouched_form_stores_the_file_under_its_key(gateway):
     response = gateway.post([*as_parts(fields), ("file", b"alice's photo", "a.jpg")])
     assert response.status_code == 204, response.text
     assert gateway.stored(fields["key"]) == b"alice's photo"
+    # The form's fields still reach moto: the object's type is the policy-pinned Content-Type field.
+    assert gateway.s3.head_object(Bucket=BUCKET, Key=fields["key"])["ContentType"] == "image/jpeg"
 
 
 def test_bob_cannot_write_alices_prefix_with_a_second_key_field(gateway):
