@@ -11,9 +11,11 @@ import json
 import os
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -21,6 +23,7 @@ import requests
 from imagetagger_mobile.api_client import ImageTaggerClient
 from PIL import Image
 from playwright.sync_api import Locator, Page, expect, sync_playwright
+from web_support import coco_instances
 
 from imagetagger_local.config import free_port
 
@@ -135,6 +138,10 @@ def test_sign_in_pick_a_photo_upload_and_see_its_tags(phone_page: Page, local_st
     [record], _ = api.list_images()
     assert record.status == "TAGGED" and record.tags[0].name in coco_classes(PHOTO)
     best = record.tags[0]
+    # The result screen shows the photo again with a box around each object the stored tags located.
+    boxes = sum(len(tag.instances) for tag in record.tags)
+    photo = phone_page.get_by_role("img", name=f"Photo with {boxes} box{'' if boxes == 1 else 'es'}")
+    expect(photo).to_be_visible()
     expect(phone_page.get_by_text(best.name, exact=True).first).to_be_visible()
     expect(phone_page.get_by_text(f"{round(best.confidence * 100)}%", exact=True).first).to_be_visible()
     screenshot(phone_page, "mobile-tagged")
@@ -156,3 +163,80 @@ def test_sign_in_pick_a_photo_upload_and_see_its_tags(phone_page: Page, local_st
     phone_page.get_by_role("button", name=f"Delete {PHOTO.name}").dispatch_event("click")
     expect(phone_page.get_by_text(f"0 image(s) tagged “{best.name}”", exact=True)).to_be_visible()
     assert api.list_images() == ([], None)
+
+
+HORSES = COCO / "val" / "000000214753.jpg"  # two horses and their riders
+
+
+@pytest.fixture
+def boxes_api() -> Iterator[str]:
+    """A stand-in API for the quick path: a token for anyone, and POST /tag answering the horses photo's COCO
+    ground-truth boxes as instances (what a perfect detector would say; the stack's own model is tested above)."""
+    tags = [
+        {"name": name, "confidence": boxes[0]["confidence"], "parents": [], "instances": boxes}
+        for name, boxes in coco_instances(HORSES.name).items()
+    ]
+
+    class Route(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
+            self.answer({"token": "header.payload.signature"})
+
+        def do_POST(self) -> None:  # noqa: N802
+            self.rfile.read(int(self.headers["Content-Length"]))
+            self.answer({"tags": tags, "model_version": "stand-in"})
+
+        def answer(self, body: dict) -> None:
+            data = json.dumps(body).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def log_message(self, *args) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Route)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+
+
+def test_the_result_screen_draws_each_tags_boxes_on_the_photo(phone_page: Page, boxes_api: str) -> None:
+    # GIVEN the app signed in to an API whose tags carry boxes
+    type_into(phone_page.get_by_role("textbox", name="User name"), "boxes")
+    address = phone_page.get_by_role("textbox", name="API address")
+    # Flutter moves its text editing to the tapped field asynchronously; keys typed before that are lost.
+    for _ in range(5):
+        address.click()
+        phone_page.keyboard.press("Control+A")
+        phone_page.keyboard.type(boxes_api)
+        if address.input_value() == boxes_api:
+            break
+    expect(address).to_have_value(boxes_api)
+    phone_page.get_by_role("button", name="Sign in").click()
+
+    # WHEN a photo of two riders on horses is quick-tagged
+    with phone_page.expect_file_chooser() as chooser:
+        phone_page.get_by_role("button", name="Choose a photo").click()
+    chooser.value.set_files(HORSES)
+    phone_page.get_by_role("button", name="Quick tag").click()
+    expect(phone_page.get_by_text("Tagged (not stored)", exact=True)).to_be_visible(timeout=TAGGING_TIMEOUT_MS)
+
+    # THEN the photo is shown with its four boxes, each where its record says on the photo as shown
+    photo = phone_page.get_by_role("img", name="Photo with 4 boxes")
+    expect(photo).to_be_visible()
+    shown = photo.bounding_box()
+    assert shown is not None
+    for name, boxes in coco_instances(HORSES.name).items():
+        for instance in boxes:
+            box = phone_page.get_by_text(f"Box: {name} {round(instance['confidence'] * 100)}%", exact=True)
+            at = box.bounding_box()
+            assert at is not None, name
+            x, y, w, h = instance["box"]
+            want = (shown["x"] + x * shown["width"], shown["y"] + y * shown["height"], w * shown["width"])
+            want += (h * shown["height"],)
+            got = (at["x"], at["y"], at["width"], at["height"])
+            # The node is the box's inside: within its 2 px border.
+            assert all(abs(g - e) <= 5 for g, e in zip(got, want, strict=True)), (name, got, want)
+    screenshot(phone_page, "mobile-boxes")

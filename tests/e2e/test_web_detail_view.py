@@ -21,11 +21,10 @@ from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, Page, Route, expect, sync_playwright
-from web_support import assert_boxes_drawn_where_they_belong, highlighted
+from web_support import COCO, assert_boxes_drawn_where_they_belong, coco_instances, highlighted
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 WEB_ROOT = REPO_ROOT / "frontend" / "web"
-COCO = REPO_ROOT / "data" / "coco-sample"
 SCREENSHOTS = REPO_ROOT / "docs" / "screenshots"
 API = "http://api.imagetagger.test"
 PHOTOS = "http://photos.imagetagger.test"
@@ -43,21 +42,6 @@ VIEWPORTS = {
 }
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser]
-
-
-def coco_instances(file_name: str) -> dict[str, list[dict]]:
-    """The photo's ground-truth boxes per class as the API's instances: [x, y, w, h] fractions, largest first."""
-    annotations = json.loads((COCO / "annotations" / "instances_val.json").read_text())
-    image = next(image for image in annotations["images"] if image["file_name"] == file_name)
-    names = {c["id"]: c["name"] for c in annotations["categories"]}
-    found: dict[str, list[dict]] = defaultdict(list)
-    for a in annotations["annotations"]:
-        if a["image_id"] == image["id"]:
-            x, y, w, h = a["bbox"]
-            box = [round(x / image["width"], 4), round(y / image["height"], 4)]
-            box += [round(w / image["width"], 4), round(h / image["height"], 4)]
-            found[names[a["category_id"]]].append({"box": box, "confidence": round(0.7 + 0.29 * w / image["width"], 4)})
-    return {name: sorted(boxes, key=lambda i: -i["confidence"]) for name, boxes in found.items()}
 
 
 def tagged_record(image_id: str, file_name: str, extra_tags: list[dict] | None = None) -> dict:

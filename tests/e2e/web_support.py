@@ -1,8 +1,34 @@
-"""Helpers of the browser tests that read the photo detail view's boxes off the page's layout."""
+"""Helpers of the browser tests of boxes: COCO ground-truth boxes as the API's instances (what a perfect detector
+would answer), and reading the web page's photo detail view's boxes off its layout."""
 
 from __future__ import annotations
 
+import json
+from collections import defaultdict
+from pathlib import Path
+
 from playwright.sync_api import Page
+
+COCO = Path(__file__).resolve().parents[2] / "data" / "coco-sample"
+
+
+def coco_instances(file_name: str) -> dict[str, list[dict]]:
+    """The photo's ground-truth boxes per class as the API's instances: [x, y, w, h] fractions, most confident first.
+    The confidences are made up (larger boxes higher, every one different), so each box has its own label."""
+    annotations = json.loads((COCO / "annotations" / "instances_val.json").read_text())
+    image = next(image for image in annotations["images"] if image["file_name"] == file_name)
+    names = {c["id"]: c["name"] for c in annotations["categories"]}
+    mine = sorted(
+        (a for a in annotations["annotations"] if a["image_id"] == image["id"]),
+        key=lambda a: -a["bbox"][2] * a["bbox"][3],
+    )
+    found: dict[str, list[dict]] = defaultdict(list)
+    for rank, a in enumerate(mine):
+        x, y, w, h = a["bbox"]
+        box = [round(x / image["width"], 4), round(y / image["height"], 4)]
+        box += [round(w / image["width"], 4), round(h / image["height"], 4)]
+        found[names[a["category_id"]]].append({"box": box, "confidence": round(0.95 - 0.06 * rank, 4)})
+    return dict(found)
 
 
 def box_rects(page: Page) -> dict[str, list[list[float]]]:

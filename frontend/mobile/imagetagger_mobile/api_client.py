@@ -49,10 +49,20 @@ class RejectedFileError(ValueError):
 
 
 @dataclass(frozen=True)
+class Instance:
+    """Where one object of a tag is: box (x, y, width, height) as fractions of the upright photo, x, y its top-left
+    corner; and how confident that detection is."""
+
+    box: tuple[float, float, float, float]
+    confidence: float
+
+
+@dataclass(frozen=True)
 class Tag:
     name: str
     confidence: float
     parents: list[str] = field(default_factory=list)
+    instances: list[Instance] = field(default_factory=list)  # [] when nothing located it (or an older record)
 
     @property
     def parent(self) -> str | None:
@@ -95,7 +105,20 @@ class QuickTagResult:
 
 
 def tags_from_json(items: list[dict[str, Any]]) -> list[Tag]:
-    return [Tag(name=t["name"], confidence=float(t["confidence"]), parents=list(t.get("parents") or [])) for t in items]
+    return [
+        Tag(
+            name=t["name"],
+            confidence=float(t["confidence"]),
+            parents=list(t.get("parents") or []),
+            instances=[_instance(i) for i in t.get("instances") or []],
+        )
+        for t in items
+    ]
+
+
+def _instance(raw: dict[str, Any]) -> Instance:
+    x, y, w, h = (float(value) for value in raw["box"])
+    return Instance(box=(x, y, w, h), confidence=float(raw["confidence"]))
 
 
 def content_type_for(filename: str) -> str:

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import flet as ft
 
-from imagetagger_mobile.api_client import ApiError, ImageRecord, ImageTaggerClient, RejectedFileError
-from imagetagger_mobile.widgets import image_tile, labelled_icon_button, status_text, tag_list
+from imagetagger_mobile.api_client import ApiError, ImageRecord, ImageTaggerClient, RejectedFileError, Tag
+from imagetagger_mobile.widgets import image_tile, labelled_icon_button, photo_with_boxes, status_text, tag_list
 
 USER_ERRORS = (ApiError, RejectedFileError)
 
@@ -121,13 +121,22 @@ class TagScreen(ft.Column):
             self.show(f"Failed: {exc}", busy=False, error=True)
             return
         self.show("Tagged (not stored)", busy=False)
+        self.show_boxes(result.tags)
         self.result.controls = [tag_list(result.tags)]
         self.update()
 
     def show_record(self, record: ImageRecord) -> None:
         self.show(status_text(record), busy=False, error=record.status == "FAILED")
+        if record.status == "TAGGED":
+            self.show_boxes(record.tags)
         self.result.controls = [tag_list(record.tags)] if record.status == "TAGGED" else []
         self.update()
+
+    def show_boxes(self, tags: list[Tag]) -> None:
+        """The chosen photo again, now with a labelled box around each object its tags located."""
+        assert self.picked is not None
+        self.preview.content = photo_with_boxes(self.picked[1], tags)
+        self.preview.height = None  # as tall as the photo at the width it is shown
 
     def show(self, message: str, busy: bool, error: bool = False) -> None:
         self.status.value = message

@@ -1,12 +1,21 @@
-"""Small building blocks shared by the screens: a tag with its confidence bar, an image row, a status line."""
+"""Small building blocks shared by the screens: a tag with its confidence bar, the photo with its tags' boxes, an image
+row, a status line."""
 
 from __future__ import annotations
 
+import io
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 
 import flet as ft
 
-from imagetagger_mobile.api_client import ImageRecord, Tag
+from imagetagger_mobile.api_client import ImageRecord, Instance, Tag
+
+# Box colours, picked for contrast on photos and from one another (Okabe-Ito); a tag keeps its colour in the list.
+BOX_COLOURS = ["#E69F00", "#56B4E9", "#009E73", "#F0E442", "#0072B2", "#D55E00", "#CC79A7"]
+PHOTO_MAX_EDGE = 360  # logical pixels: fits a phone's width with the page's padding
+LABEL_HEIGHT = 16  # a box label's line of 11 px text
+_EXIF_ORIENTATION = 0x0112
 
 
 def labelled_icon_button(icon: ft.IconData, label: str, on_click: Callable) -> ft.IconButton:
@@ -72,3 +81,95 @@ def image_tile(record: ImageRecord, on_delete: Callable[[ImageRecord], Awaitable
             padding=12,
         )
     )
+
+
+def upright_size(data: bytes) -> tuple[int, int] | None:
+    """(width, height) of the photo upright (EXIF orientation applied): what the boxes are fractions of."""
+    from PIL import Image  # only needed here; keeps the app's start-up light
+
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            width, height = image.size
+            turned = image.getexif().get(_EXIF_ORIENTATION, 1) in (5, 6, 7, 8)
+    except (OSError, ValueError, Image.DecompressionBombError):
+        return None
+    return (height, width) if turned else (width, height)
+
+
+def display_size(size: tuple[int, int], max_edge: float = PHOTO_MAX_EDGE) -> tuple[float, float]:
+    """The photo scaled so its longer side is `max_edge`, aspect kept."""
+    width, height = size
+    scale = max_edge / max(width, height)
+    return width * scale, height * scale
+
+
+@dataclass(frozen=True)
+class BoxRect:
+    """One box as drawn on a photo shown at a given size, in logical pixels."""
+
+    tag: Tag
+    instance: Instance
+    left: float
+    top: float
+    width: float
+    height: float
+
+
+def box_rects(tags: list[Tag], width: float, height: float) -> list[BoxRect]:
+    """Every box on a photo shown at width x height, larger boxes first (so a small box inside a large one, a rider
+    on a horse, is drawn on top)."""
+    rects = []
+    for tag in tags:
+        for instance in tag.instances:
+            x, y, w, h = (min(1.0, max(0.0, v)) for v in instance.box)
+            rects.append(BoxRect(tag, instance, x * width, y * height, min(w, 1 - x) * width, min(h, 1 - y) * height))
+    return sorted(rects, key=lambda rect: -rect.width * rect.height)
+
+
+def photo_with_boxes(data: bytes, tags: list[Tag]) -> ft.Control:
+    """The photo with a labelled box around each object its tags located (a Stack of positioned containers)."""
+    size = upright_size(data)
+    if size is None:
+        return ft.Container()
+    width, height = display_size(size)
+    colours = {tag.name: BOX_COLOURS[i % len(BOX_COLOURS)] for i, tag in enumerate(tags)}
+    boxes: list[ft.Control] = []
+    labels: list[ft.Control] = []
+    for rect in box_rects(tags, width, height):
+        colour = colours[rect.tag.name]
+        text = f"{rect.tag.name} {round(rect.instance.confidence * 100)}%"
+        boxes.append(
+            ft.Container(
+                # Its own node for screen readers (and the browser tests), where the box is on the photo.
+                ft.Semantics(content=ft.Container(), label=f"Box: {text}", container=True),
+                left=rect.left,
+                top=rect.top,
+                width=rect.width,
+                height=rect.height,
+                border=ft.Border.all(2, colour),
+                data=rect.tag.name,
+            )
+        )
+        # Above the box's top-left corner, or just inside it at the photo's top edge; never wrapped in a narrow box.
+        labels.append(
+            ft.Container(
+                # The box's own node already says this to a screen reader.
+                ft.Semantics(
+                    content=ft.Text(text, size=11, color=ft.Colors.BLACK, no_wrap=True), exclude_semantics=True
+                ),
+                bgcolor=colour,
+                padding=ft.Padding.symmetric(horizontal=3),
+                left=rect.left,
+                top=rect.top - LABEL_HEIGHT if rect.top >= LABEL_HEIGHT else rect.top + 2,
+                data=rect.tag.name,
+            )
+        )
+    count = len(boxes)
+    photo = ft.Image(
+        src=data,
+        width=width,
+        height=height,
+        fit=ft.BoxFit.FILL,
+        semantics_label=f"Photo with {count} box{'' if count == 1 else 'es'}",
+    )
+    return ft.Stack([photo, *boxes, *labels], width=width, height=height)
