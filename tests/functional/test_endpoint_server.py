@@ -18,7 +18,7 @@ from imagetagger.preprocessing import prepare_bytes
 from imagetagger_endpoint.server import RunningEndpoint, start_endpoint
 
 SAMPLE = Path(__file__).resolve().parents[2] / "data" / "coco-sample" / "val"
-MAX_BODY = 512 * 1024
+MAX_BODY = 1024 * 1024  # above a batch of three prepared images (3 x 300 x 300 x 3 bytes)
 
 
 @pytest.fixture(scope="module")

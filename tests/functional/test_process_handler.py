@@ -8,6 +8,8 @@ import numpy as np
 from botocore.exceptions import ClientError, EndpointConnectionError
 from handler_support import DOG_BOX, EVENT_USER, REGION, http_event, jpeg_bytes, load_event
 
+from imagetagger.preprocessing import DEFAULT_SIZE
+
 
 def _image(api, lambda_context, image_id, user=None):
     response = api.lambda_handler(http_event("api/get_image.json", image_id=image_id, user=user), lambda_context)
@@ -24,12 +26,12 @@ def test_uploaded_photo_is_tagged(upload_image, deliver, api, model, stack, lamb
     # The endpoint's boxes reach the record and the API unchanged.
     assert image["tags"] == [{"name": "dog", "confidence": 0.93, "parents": ["animal"], "instances": [DOG_BOX]}]
     assert image["model_version"] == "test-model-1"
-    # The endpoint got one preprocessed image as the contract says: uint8 [1, 224, 224, 3] in .npy.
+    # The endpoint got one preprocessed image as the contract says: uint8 [1, S, S, 3] .npy (S: the model's size).
     (request,) = model.requests
     assert request["EndpointName"] == stack.environment["ENDPOINT_NAME"]
     assert request["ContentType"] == "application/x-npy"
     batch = np.load(io.BytesIO(request["Body"]), allow_pickle=False)
-    assert batch.dtype == np.uint8 and batch.shape == (1, 224, 224, 3)
+    assert batch.dtype == np.uint8 and batch.shape == (1, DEFAULT_SIZE, DEFAULT_SIZE, 3)
 
 
 def test_tagged_image_is_found_by_tag(upload_image, deliver, api, model, lambda_context):

@@ -119,7 +119,8 @@ def test_npy_with_wrong_dtype_or_shape_is_a_400(array, expected):
 
 def test_npy_of_another_image_size_is_a_400_naming_the_expected_shape(model):
     data = handler.input_fn(npy_body(np.zeros((2, 100, 100, 3), np.uint8)), "application/x-npy")
-    assert "[N, 224, 224, 3]" in assert_rejected(400, handler.predict_fn, data, model)
+    size = model.spec.size
+    assert f"[N, {size}, {size}, 3]" in assert_rejected(400, handler.predict_fn, data, model)
 
 
 @pytest.mark.parametrize(

@@ -2,12 +2,14 @@
 
 import io
 import json
+import time
 
 import pytest
 from PIL import Image
 
 from imagetagger.endpoint import Prediction
 from imagetagger.errors import InvalidImageError, ModelEndpointError
+from imagetagger.preprocessing import DEFAULT_SIZE
 from imagetagger.processing import ImageProcessor, MalformedEventError, UploadedObject, objects_from_message
 from imagetagger.settings import Settings
 
@@ -78,7 +80,7 @@ def test_tags_a_photo():
     outcome, _, repo, endpoint = _run(_jpeg())
     assert outcome["status"] == "TAGGED"
     assert repo.tagged[0][1][0]["name"] == "car"
-    assert endpoint.batches[0].shape == (1, 224, 224, 3)
+    assert endpoint.batches[0].shape == (1, DEFAULT_SIZE, DEFAULT_SIZE, 3)
 
 
 def test_oversized_object_fails_without_being_read():
@@ -171,21 +173,69 @@ def _batch(count, bad=()):
     return MemoryS3(objects), uploads
 
 
+def _warm(processor, endpoint):
+    """A warm environment: its first endpoint call (one image) measured the endpoint's speed."""
+    warm_key = "uploads/alice/" + "f" * 32
+    processor.s3.objects[warm_key] = _jpeg()
+    processor.prepare_batch([UploadedObject("bucket", warm_key, "w", len(_jpeg()))])
+    assert [batch.shape[0] for batch in endpoint.batches] == [1]
+    endpoint.batches.clear()
+
+
 def test_a_batch_is_read_with_one_batch_get_and_tagged_with_one_endpoint_call():
     s3, uploads = _batch(10)
     repo, endpoint = MemoryRepository(), ScriptedEndpoint()
     processor = ImageProcessor(SETTINGS, s3, repo, endpoint)
+    _warm(processor, endpoint)
     prepared = processor.prepare_batch(uploads)
-    assert repo.tagged == [] and repo.batch_reads == 1  # the batch stage writes nothing
-    assert [batch.shape for batch in endpoint.batches] == [(10, 224, 224, 3)]
+    assert repo.tagged == [] and repo.batch_reads == 2  # one per batch; the batch stage writes nothing
+    assert [batch.shape for batch in endpoint.batches] == [(10, DEFAULT_SIZE, DEFAULT_SIZE, 3)]
     statuses = [processor.process(vars(upload), 1, prepared=prepared[upload])["status"] for upload in uploads]
     assert statuses == ["TAGGED"] * 10 and len(repo.tagged) == 10 and len(endpoint.batches) == 1
+
+
+def test_the_first_call_of_an_environment_measures_the_endpoint_with_one_image():
+    s3, uploads = _batch(5)
+    endpoint = ScriptedEndpoint()
+    ImageProcessor(SETTINGS, s3, MemoryRepository(), endpoint).prepare_batch(uploads)
+    assert [batch.shape[0] for batch in endpoint.batches] == [1, 4]
+
+
+class SlowEndpoint(ScriptedEndpoint):
+    def __init__(self, seconds_per_image):
+        super().__init__()
+        self.seconds_per_image = seconds_per_image
+
+    def predict(self, batch):
+        time.sleep(self.seconds_per_image * len(batch))
+        return super().predict(batch)
+
+
+def test_calls_to_a_slow_endpoint_stay_well_inside_its_read_timeout():
+    # 20 ms per image against a 0.2 s read timeout: a call of 10 would take its whole timeout; calls of 2 take 0.04 s
+    s3, uploads = _batch(10)
+    endpoint = SlowEndpoint(0.02)
+    settings = Settings("i", "t", "d", "bucket", "e", max_upload_bytes=50_000, endpoint_timeout_s=0.2)
+    processor = ImageProcessor(settings, s3, MemoryRepository(), endpoint)
+    prepared = processor.prepare_batch(uploads)
+    sizes = [batch.shape[0] for batch in endpoint.batches]
+    assert sum(sizes) == 10 and sizes[0] == 1 and max(sizes) <= 3
+    assert all(p.prediction is not None for p in prepared.values())
+
+
+def test_an_unavailable_endpoint_fails_the_rest_of_the_batch_without_more_calls():
+    s3, uploads = _batch(4)
+    endpoint = ScriptedEndpoint(ModelEndpointError("the model endpoint is unreachable"))
+    prepared = ImageProcessor(SETTINGS, s3, MemoryRepository(), endpoint).prepare_batch(uploads)
+    assert len(endpoint.batches) == 1
+    assert all(isinstance(p.error, ModelEndpointError) for p in prepared.values())
 
 
 def test_a_bad_file_in_a_batch_fails_alone():
     s3, uploads = _batch(4, bad={2})
     repo, endpoint = MemoryRepository(), ScriptedEndpoint()
     processor = ImageProcessor(SETTINGS, s3, repo, endpoint)
+    _warm(processor, endpoint)
     prepared = processor.prepare_batch(uploads)
     statuses = [processor.process(vars(upload), 1, prepared=prepared[upload])["status"] for upload in uploads]
     assert statuses == ["TAGGED", "TAGGED", "FAILED", "TAGGED"]
@@ -210,6 +260,7 @@ def test_a_batch_the_model_refuses_is_retried_image_by_image_so_only_the_culprit
     uploads[1] = UploadedObject("bucket", uploads[1].key, "e1", len(black.getvalue()))
     repo, endpoint = MemoryRepository(), PickyEndpoint()
     processor = ImageProcessor(SETTINGS, s3, repo, endpoint)
+    _warm(processor, endpoint)
     prepared = processor.prepare_batch(uploads)
     statuses = [processor.process(vars(upload), 1, prepared=prepared[upload])["status"] for upload in uploads]
     assert statuses == ["TAGGED", "FAILED", "TAGGED"] and "rejected" in repo.failed[0][1]
@@ -222,7 +273,9 @@ def test_a_batch_larger_than_the_payload_limit_is_split(monkeypatch):
     monkeypatch.setattr(processing, "images_per_call", lambda image_bytes: 4)
     s3, uploads = _batch(10)
     endpoint = ScriptedEndpoint()
-    ImageProcessor(SETTINGS, s3, MemoryRepository(), endpoint).prepare_batch(uploads)
+    processor = ImageProcessor(SETTINGS, s3, MemoryRepository(), endpoint)
+    _warm(processor, endpoint)
+    processor.prepare_batch(uploads)
     assert [batch.shape[0] for batch in endpoint.batches] == [4, 4, 2]
 
 
