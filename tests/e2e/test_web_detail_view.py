@@ -71,12 +71,15 @@ class StandInApi:
         self.records = {record["image_id"]: record for record in records}
         self.corrections: list[dict] = []
         self.deleted: list[str] = []
+        self.expired = False  # then every call is a 401, as when the token ran out
 
     def handle(self, route: Route) -> None:
         request = route.request
         path = request.url.removeprefix(API).split("?")[0]
         if request.method == "OPTIONS":
             route.fulfill(status=204, headers=self.cors)
+        elif self.expired:
+            route.fulfill(status=401, json={"message": "Unauthorized"}, headers=self.cors)
         elif path == "/images" and request.method == "GET":
             self.reply(route, {"items": list(self.records.values()), "next_token": None})
         elif path == "/tags":
@@ -309,3 +312,21 @@ def test_a_photo_tagged_before_boxes_existed_opens_without_boxes_and_can_be_dele
     expect(dialog).to_be_hidden()
     assert api.deleted == [old["image_id"]]
     expect(page.locator("#gallery-status")).to_contain_text("No images in total")
+
+
+def test_a_session_that_ends_while_a_photo_is_open_closes_the_view_for_the_sign_in_form(browser, web_url) -> None:
+    api = StandInApi([tagged_record("0" * 31 + "5", DOG)])
+    page = open_signed_in(browser, web_url, "desktop", api)
+    page.locator("#gallery").get_by_role("button", name=f"Open {DOG}").click()
+    dialog = page.get_by_role("dialog", name=DOG)
+    expect(dialog).to_be_visible()
+
+    # WHEN the token has run out by the time they save a correction
+    api.expired = True
+    dialog.get_by_role("button", name="Wrong: dog").click()
+    dialog.get_by_role("button", name="Save corrections").click()
+
+    # THEN the view closes and the sign-in form is usable, with the reason shown
+    expect(dialog).to_be_hidden()
+    expect(page.get_by_role("alert").filter(has_text="session has ended")).to_be_visible()
+    expect(page.get_by_label("User name", exact=True)).to_be_focused()

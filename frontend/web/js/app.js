@@ -134,6 +134,7 @@ async function main() {
 
   const api = new Api(config.apiBaseUrl, currentToken, () => {
     forgetToken();
+    $("detail").close(); // a photo's detail view would otherwise stay over the sign-in form
     showError("Your session has ended; please sign in again.");
     showSignIn(config);
   });
