@@ -38,6 +38,8 @@ logger = Logger(child=True)
 metrics = Metrics()  # Powertools metrics are shared per process; the handler's log_metrics flushes them
 # Objects of a batch read and decoded at once: S3 GETs wait on the network, Pillow releases the GIL while decoding.
 READ_WORKERS = 8
+# Endpoint calls are sized to take at most this share of the read timeout (see ImageProcessor._images_per_call).
+CALL_SHARE_OF_TIMEOUT = 0.25
 
 
 class MalformedEventError(ImageTaggerError):
@@ -93,14 +95,17 @@ class ImageProcessor:
         self.s3 = s3
         self.repo = repo
         self.endpoint = endpoint
+        # The endpoint's seconds per image as this (warm) environment last measured them; None until the first call.
+        self._seconds_per_image: float | None = None
 
     # ------------------------------------------------------------------ the batch stage (no writes)
     def prepare_batch(
         self, objects: Sequence[UploadedObject], time_left_s: Callable[[], float] | None = None
     ) -> dict[UploadedObject, Prepared]:
         """Read the batch's records with one BatchGetItem, its objects concurrently, and tag them all with as few
-        endpoint calls as the payload limit allows (one for an SQS batch of 10). Writes nothing: each image's outcome
-        is written by `process`, once per image under the idempotency key, so partial failures stay per image."""
+        endpoint calls as the payload limit and the endpoint's measured speed allow (one for an SQS batch of 10 in a
+        warm environment). Writes nothing: each image's outcome is written by `process`, once per image under the
+        idempotency key, so partial failures stay per image."""
         owned = {obj: parsed for obj in dict.fromkeys(objects) if (parsed := parse_upload_key(obj.key)) is not None}
         records = self.repo.get_items(list(owned.values()))
         prepared = {obj: Prepared(records.get(key)) for obj, key in owned.items()}
@@ -124,15 +129,31 @@ class ImageProcessor:
                     f"less than {budget:.0f} s left in this invocation for the model call"
                 )
             return prepared
-        per_call = images_per_call(pixels[ready[0]].nbytes)
-        for start in range(0, len(ready), per_call):
-            chunk = ready[start : start + per_call]
-            for obj, answer in zip(chunk, self._predict(np.stack([pixels[o] for o in chunk])), strict=True):
+        start = 0
+        while start < len(ready):
+            chunk = ready[start : start + self._images_per_call(pixels[ready[0]].nbytes)]
+            start += len(chunk)
+            answers = self._predict(np.stack([pixels[o] for o in chunk]))
+            for obj, answer in zip(chunk, answers, strict=True):
                 if isinstance(answer, Prediction):
                     prepared[obj].prediction = answer
                 else:
                     prepared[obj].error = answer
+            if any(isinstance(answer, ModelEndpointError) for answer in answers):
+                # The endpoint is unavailable: the rest of the batch goes back to SQS without waiting on it again.
+                for obj in ready[start:]:
+                    prepared[obj].error = next(a for a in answers if isinstance(a, ModelEndpointError))
+                break
         return prepared
+
+    def _images_per_call(self, image_bytes: int) -> int:
+        """The payload limit, and a call expected to take CALL_SHARE_OF_TIMEOUT of the endpoint's read timeout at the
+        speed measured last: a batch that outgrew the timeout (a slow model, an endpoint busy with other batches)
+        would fail whole, and be computed again on every retry. The first call of an environment measures."""
+        if self._seconds_per_image is None:
+            return 1
+        in_time = int(self.settings.endpoint_timeout_s * CALL_SHARE_OF_TIMEOUT / max(self._seconds_per_image, 1e-6))
+        return max(1, min(images_per_call(image_bytes), in_time))
 
     def _load(self, obj: UploadedObject) -> np.ndarray | Exception:
         try:
@@ -158,6 +179,9 @@ class ImageProcessor:
             return [exc] * len(batch)
         # As the function sees it: network, cold start and botocore retries included (SageMaker's own is not).
         latency_ms = (time.perf_counter() - started) * 1000
+        measured = latency_ms / 1000 / len(batch)
+        previous = self._seconds_per_image
+        self._seconds_per_image = measured if previous is None else (previous + measured) / 2
         metrics.add_metric(name="ModelLatency", unit=MetricUnit.Milliseconds, value=latency_ms)
         metrics.add_metric(name="ModelBatchSize", unit=MetricUnit.Count, value=len(batch))
         return predictions
