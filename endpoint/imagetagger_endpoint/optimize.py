@@ -21,7 +21,7 @@ import json
 import logging
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +29,15 @@ import numpy as np
 
 from imagetagger.modelspec import load_model_spec
 from imagetagger.preprocessing import prepare_bytes
-from imagetagger_endpoint.backends import BACKENDS, FP32_FILE, INPUT_NAME, INT8_FILE, Backend, load_backend
+from imagetagger_endpoint.backends import (
+    BACKENDS,
+    DEFAULT_BACKEND,
+    FP32_FILE,
+    INPUT_NAME,
+    INT8_FILE,
+    Backend,
+    load_backend,
+)
 from imagetagger_endpoint.backends import backend_available as available
 from imagetagger_endpoint.selection import accurate_backends, cache_dir_for, cpu_class, cpu_model_name, write_choice
 
@@ -150,14 +158,34 @@ def mean_average_precision(probabilities: np.ndarray, targets: np.ndarray) -> fl
     return 100 * float(np.nanmean(per_class_average_precision(probabilities, targets)))
 
 
-def choose_fastest_accurate(
-    model_dir: Path, cache_dir: Path, max_map_loss: float = MAX_MAP_LOSS, repeats: int = 30
+def accuracy_evidence(
+    measured: dict[str, dict[str, Any]], map_fp32: float, max_map_loss: float = MAX_MAP_LOSS
 ) -> dict[str, Any]:
-    """Measure every available backend (latency at batch 1, val mAP) and record the fastest accurate one."""
+    """A record's evidence: what was measured (each backend's "map", and its speed), against which fp32 mAP and
+    budget, on which CPU class. The class is part of it: the same int8 graph can be accurate on AMX and not on plain
+    AVX2, so selection.accurate_backends only counts evidence from the class it runs on."""
+    return {
+        "cpu_class": cpu_class(),
+        "cpu_model": cpu_model_name(),
+        "map_fp32": map_fp32,
+        "max_map_loss": max_map_loss,
+        "measured": measured,
+    }
+
+
+def choose_fastest_accurate(
+    model_dir: Path,
+    cache_dir: Path,
+    max_map_loss: float = MAX_MAP_LOSS,
+    repeats: int = 30,
+    names: Iterable[str] = tuple(BACKENDS),
+) -> dict[str, Any]:
+    """Measure every available backend of `names` (latency at batch 1, val mAP; fp32 always) and record the fastest
+    accurate one."""
     size = load_model_spec(model_dir).size
     images, targets = val_set(model_dir)
     measured: dict[str, dict[str, float]] = {}
-    for name in BACKENDS:
+    for name in dict.fromkeys((DEFAULT_BACKEND, *names)):
         if not available(model_dir, name, cache_dir):
             continue
         backend = load_backend(model_dir, name, cache_dir)
@@ -166,9 +194,7 @@ def choose_fastest_accurate(
             "map": round(mean_average_precision(predict_all(backend, images), targets), 2),
         }
         logger.info("%s: %s", name, measured[name])
-    evidence = {"map_fp32": measured["ort-fp32"]["map"], "max_map_loss": max_map_loss, "measured": measured}
-    # The evidence is this CPU class's: the same int8 graph can be accurate on AMX and not on plain AVX2.
-    evidence = {"cpu_class": cpu_class(), "cpu_model": cpu_model_name(), **evidence}
+    evidence = accuracy_evidence(measured, measured[DEFAULT_BACKEND]["map"], max_map_loss)
     best = min(accurate_backends(evidence), key=lambda name: (measured[name]["ms_bs1"], name))
     write_choice(cache_dir, best, evidence)
     return {"backend": best, **evidence}

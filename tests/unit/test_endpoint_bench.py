@@ -37,3 +37,21 @@ def test_the_reported_speedup_is_the_one_measured_in_alternating_rounds(monkeypa
     assert run.with_interleaved_speedup("m", run.RESNET50_DIR, speeds(ov_int8=1.0), {"backend": "ov-int8"}) == {
         "backend": "ov-int8"
     }, "no baseline measured: nothing to compare with"
+
+
+def test_the_report_names_the_cpu_class_it_was_measured_on(monkeypatch):
+    from imagetagger_endpoint import selection
+    from imagetagger_endpoint.bench import run
+
+    selection.cpu_class.cache_clear()
+    try:
+        monkeypatch.setenv(selection.ONEDNN_ISA_ENV, "AVX2")
+        summary = run.cpu_summary()
+    finally:
+        selection.cpu_class.cache_clear()
+
+    hardware = selection.hardware_cpu_class(selection.cpu_flags())
+    assert summary["class"] == f"{hardware}+onednn-avx2", "figures measured under a oneDNN limit say so"
+    assert summary["onednn_max_cpu_isa"] == "AVX2"
+    assert selection.hardware_cpu_class(set(summary["isa"])) == hardware, "the ISA list alone tells the class"
+    assert summary["model"] and summary["cpus"] >= 1

@@ -24,9 +24,9 @@ from imagetagger_endpoint.backends import BACKENDS, engine_available, usable_cpu
 from imagetagger_endpoint.bench.coldstart import cold_start_s
 from imagetagger_endpoint.bench.torch_backends import BASELINE, TORCH_BACKENDS
 from imagetagger_endpoint.optimize import (
-    MAX_MAP_LOSS,
     REPO_ROOT,
     SAMPLE_DIR,
+    accuracy_evidence,
     ensure_int8,
     mean_average_precision,
     val_set,
@@ -153,13 +153,10 @@ def run_benchmark(
     maps = {name: mean_average_precision(probs, targets) for name, probs in probabilities.items()}
     reference = BASELINE if BASELINE in maps else "ort-fp32"
     # The accuracy evidence of this CPU class, judged as the endpoint judges it (selection.accurate_backends).
-    evidence = {
-        "cpu_class": report["cpu"]["class"],
-        "cpu_model": report["cpu"]["model"],
-        "map_fp32": round(maps[reference], 2),
-        "max_map_loss": MAX_MAP_LOSS,
-        "measured": {name: {**speeds[name], "map": round(maps[name], 2)} for name in maps if name in speeds},
-    }
+    evidence = accuracy_evidence(
+        {name: {**speeds[name], "map": round(maps[name], 2)} for name in maps if name in speeds},
+        map_fp32=round(maps[reference], 2),
+    )
     best = best_backend(speeds, accurate_backends(evidence))
     report["models"]["default"] = speeds
     report["best"]["default"] = with_interleaved_speedup("default", model_dir, speeds, best)
