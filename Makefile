@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 RUNTIME_STAMP := $(VENV)/.runtime-installed
 DEV_STAMP := $(VENV)/.dev-installed
 
-.PHONY: up test lint typecheck pytest model bench clean check-model setup setup-dev sam-validate browser-deps security aws-tools
+.PHONY: up test lint typecheck pytest model bench clean check-model setup setup-dev setup-all sam-validate browser-deps security aws-tools
 
 # ------------------------------------------------------------------------------------------------- set-up
 $(BIN)/python:
@@ -90,7 +90,8 @@ security: $(DEV_STAMP) $(CHECKOV)/.installed
 # The SageMaker SDK's pins (attrs<26, packaging<25, protobuf<7) conflict with ours: `imagetagger aws train|deploy` run
 # from a virtualenv of their own (tests/unit/test_workflow_aws.py drives them there, against moto).
 AWS_TOOLS := .venv-aws
-$(AWS_TOOLS)/.installed: requirements/aws-tools.txt pyproject.toml
+# After the runtime's (order only): two editable installs of this checkout at once would race on its egg-info.
+$(AWS_TOOLS)/.installed: requirements/aws-tools.txt pyproject.toml | $(RUNTIME_STAMP)
 	$(PYTHON) -m venv $(AWS_TOOLS)
 	$(AWS_TOOLS)/bin/pip install --quiet -r requirements/aws-tools.txt
 	$(AWS_TOOLS)/bin/pip install --quiet --no-deps -e .
@@ -99,6 +100,10 @@ $(AWS_TOOLS)/.installed: requirements/aws-tools.txt pyproject.toml
 aws-tools: $(AWS_TOOLS)/.installed
 
 test: lint sam-validate typecheck security aws-tools pytest
+
+# Every virtualenv and the browser: independent of each other, so `make -j4 setup-all` installs them at once (.ci/run
+# does, before `make test`): pip spends most of its time waiting on downloads and unpacking, one package at a time.
+setup-all: $(DEV_STAMP) $(TOOLS)/.installed $(CHECKOV)/.installed $(AWS_TOOLS)/.installed browser-deps
 
 # ------------------------------------------------------------------------------------------------- model and benchmark
 # The committed default model (docs/model.md): the TF-zoo COCO detector (SSD-MobileNetV2, converted to ONNX in its own
