@@ -1,6 +1,7 @@
 """Boxes (each tag's instances) from the model's answer through processing, the record and every API route that
 returns tags, and through a user's corrections (issue 11). The fake endpoint answers as the detector endpoint does."""
 
+import base64
 import json
 from decimal import Decimal
 
@@ -102,7 +103,10 @@ def test_corrections_keep_the_models_boxes_and_added_tags_have_none(api, zebras,
 def test_quick_tag_returns_instances(api, model, lambda_context):
     model.tags = [{"name": "zebra", "confidence": 0.97, "parents": ["animal"], "instances": ZEBRA_BOXES}]
 
-    status, body = _call(api, lambda_context, load_event("api/tag_now.json"))
+    event = load_event("api/tag_now.json")
+    event["body"] = base64.b64encode(jpeg_bytes()).decode()
+
+    status, body = _call(api, lambda_context, event)
 
     assert status == 200 and body["tags"][0]["instances"] == ZEBRA_BOXES
 
