@@ -110,7 +110,7 @@ setup-all: $(DEV_STAMP) $(TOOLS)/.installed $(CHECKOV)/.installed $(AWS_TOOLS)/.
 # build-only virtualenv with TensorFlow) and the lite0 classifier, fused by a head fitted on the "fit" half of
 # data/coco-clean (images the detector never saw). The classifier part is trained first, as before: frozen
 # efficientnet_lite0 on the 224-pixel input upsampled 1.25x, a head trained on the COCO sample's train images only.
-# About 10 minutes on 2 cores (downloads excluded): classifier ~4, detector conversion ~1, features + fit ~3.
+# Runtime in docs/model.md ("Rebuild"): a few minutes on 2 cores, downloads excluded.
 MODEL_DIR ?= models/default
 CLASSIFIER_DIR ?= models/classifier-lite0
 MODEL_VENV := .venv-model

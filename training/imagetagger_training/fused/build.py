@@ -6,8 +6,8 @@
 1. Split data/coco-clean (images no TF-zoo COCO detector saw) once, stratified: a "fit" half and a "test" half.
 2. Run the feature graph (graph.py without its head) on every coco-clean image.
 3. Fit the head on the fit half only (out-of-fold temperature and threshold, head.py).
-4. Write the served graph (with the head and the boxes), model.json, seen_images.json and the model card. The test
-   half is scored afterwards by `imagetagger evaluate`, which also reports the clean subset of any other set.
+4. Write the served graph (with the head and the boxes), model.json, seen_images.json and the model card.
+5. Score the test half through the written graph, once, and record it (model.json "metrics.test_clean").
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ import onnx
 from imagetagger.modelspec import load_model_spec
 from imagetagger.preprocessing import prepare_bytes
 from imagetagger_training.data import CocoLabelSource, LabelledImages
+from imagetagger_training.evaluate import evaluate_model
 from imagetagger_training.export import git_commit
 from imagetagger_training.fused import graph
 from imagetagger_training.fused.card import model_card
@@ -175,8 +176,17 @@ def build(detector_dir: Path, classifier_dir: Path, out: Path) -> dict[str, Any]
         "git_commit": git_commit(),
     }
     (out / "model.json").write_text(json.dumps(spec, indent=1) + "\n")
+    record_test_metrics(out)
+    return json.loads((out / "model.json").read_text())
+
+
+def record_test_metrics(out: Path) -> None:
+    """Score the test half through the written graph (what is served) and record it in model.json and the card."""
+    evaluation = evaluate_model(out, CLEAN_ANNOTATIONS.parent / "instances_test.json", CLEAN / "clean")
+    spec = json.loads((out / "model.json").read_text())
+    spec["metrics"]["test_clean"] = rounded(evaluation.metrics)
+    (out / "model.json").write_text(json.dumps(spec, indent=1) + "\n")
     (out / "model_card.md").write_text(model_card(spec, sha256(out / "model.onnx")))
-    return spec
 
 
 def main() -> None:
