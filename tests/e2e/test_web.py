@@ -202,8 +202,6 @@ def test_sign_in_upload_see_tags_search_and_delete(browser: Browser, local_stack
     assert gone.status_code == 404
 
 
-# Strict: the day the default model returns boxes this passes, and the marker must go (issue 11, the detector).
-@pytest.mark.xfail(strict=True, reason="the committed default model has no detector yet: its tags carry no instances")
 def test_the_detail_view_draws_the_models_boxes_around_the_zebras(browser: Browser, local_stack, viewport: str) -> None:
     # GIVEN a real COCO photo of three zebras, tagged by the stack's own model
     page = open_page(browser, viewport)
