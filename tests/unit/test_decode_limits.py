@@ -1,8 +1,8 @@
 """Decoding untrusted files is bounded in work and memory before it starts (issue 12, D4-D6 and tiny images).
 
-Peak memory is measured in a fresh process per file from /proc/self/status VmHWM (peak resident memory): Pillow and
-libjpeg allocate outside Python's allocator, so tracemalloc would not see them. The figures printed with `-s` are those in
-docs/reliability.md:
+Peak memory is measured in a fresh process per file from /proc/self/status VmHWM (peak resident memory): Pillow
+and libjpeg allocate outside Python's allocator, so tracemalloc would not see them. The figures printed with `-s`
+are those in docs/reliability.md:
 
     .venv/bin/python -m pytest tests/unit/test_decode_limits.py -s -q
 """
@@ -145,3 +145,35 @@ def test_large_images_are_reduced_before_conversion_and_keep_their_content():
     column = {image.getpixel((image.width // 3, y))[0] for y in range(0, image.height, 97)}
     assert min(row) < 30 and max(row) > 200 and len(column) == 1
     print(json.dumps({"reduced_to": image.size}))
+
+
+_MEASURE_CONCURRENT = """
+import re, sys
+from concurrent.futures import ThreadPoolExecutor
+from imagetagger.preprocessing import prepare_upload
+def peak_kb():
+    return int(re.search(r"VmHWM:\\s+(\\d+) kB", open("/proc/self/status").read()).group(1))
+files = [open(path, "rb").read() for path in sys.argv[1:]]
+before = peak_kb()
+with ThreadPoolExecutor(len(files)) as pool:  # as the processing function decodes a batch
+    list(pool.map(prepare_upload, files))
+print((peak_kb() - before) / 1024)
+"""
+
+
+def test_large_files_decoded_on_several_threads_take_turns_so_memory_stays_bounded(tmp_path: Path):
+    names = ["large_sixteen_bit_png", "large_float_tiff", "large_rgba_png"]
+    paths = []
+    for name in names:
+        paths.append(tmp_path / name)
+        paths[-1].write_bytes(BY_NAME[name].data())
+    result = subprocess.run(
+        [sys.executable, "-c", _MEASURE_CONCURRENT, *map(str, paths)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=True,
+    )
+    peak_mb = float(result.stdout)
+    print(f"\nthree large files on three threads: decode peak +{peak_mb:.0f} MB")
+    assert peak_mb < PEAK_MEMORY_LIMIT_MB

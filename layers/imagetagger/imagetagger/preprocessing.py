@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 import time
 import warnings
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 from PIL import Image, UnidentifiedImageError
@@ -36,18 +37,26 @@ MAX_ASPECT_RATIO = 20
 # conversion copies a 50-megapixel image; the model looks at 224-280 px and prepare() reduces further anyway.
 WORK_EDGE_PX = 2048
 _BAND_ROWS = 512
+# Large decodes run one at a time, on one thread: the processing function decodes a batch's images on several
+# threads, and three of 300 MB at once would not fit the template's 1024 MB function. One thread, not a lock: malloc
+# keeps a thread's freed memory in that thread's arena, so large decodes on many threads would hold 300 MB each.
+LARGE_DECODE_BYTES = 64 * 1024 * 1024
+_LARGE_DECODER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="large-decode")
 # Decoding any accepted file takes a few seconds at most (docs/reliability.md); longer means a file built to be slow.
 DECODE_BUDGET_S = 10.0
 # Bytes per pixel of Pillow's storage, by mode; every other mode takes 4.
 _STORAGE_BYTES = {"1": 1, "L": 1, "P": 1, "I;16": 2, "I;16L": 2, "I;16B": 2, "I;16N": 2}
 
 
-def decode_image(data: bytes, max_pixels: int = MAX_PIXELS, *, taggable_only: bool = False) -> Image.Image:
+def decode_image(
+    data: bytes, max_pixels: int = MAX_PIXELS, *, taggable_only: bool = False, budget_s: float | None = None
+) -> Image.Image:
     """Decode untrusted bytes into an EXIF-oriented RGB image, or raise InvalidImageError with a reason.
 
     Work and memory are bounded before decoding starts (pixels, bytes the decoder will hold, JPEG scans), and images
     larger than WORK_EDGE_PX are reduced before conversion. `taggable_only` also refuses images too small or too
-    narrow to tag (a user's photo; a small training example is still a labelled example)."""
+    narrow to tag (a user's photo; a small training example is still a labelled example). `budget_s`: the most CPU
+    time decoding may take (the decoding thread's own time, so neither a busy machine nor waiting counts)."""
     if not data:
         raise InvalidImageError("the file is empty")
     try:
@@ -57,13 +66,13 @@ def decode_image(data: bytes, max_pixels: int = MAX_PIXELS, *, taggable_only: bo
             _check_size(image, max_pixels)
             if taggable_only:
                 _check_taggable(*image.size)
+            coefficient_bytes = 0
             if image.format == "JPEG":
-                _check_jpeg(data)
+                coefficient_bytes = _check_jpeg(data)
                 image.draft("RGB", (DEFAULT_SIZE * 2, DEFAULT_SIZE * 2))  # decode near the target size (DCT scaling)
-            image.load()
-            orientation = image.getexif().get(_ORIENTATION_TAG)
-            image = _to_rgb(_reduce(image, max(image.size) // WORK_EDGE_PX))
-            return _apply_orientation(image, orientation)
+            if max(coefficient_bytes, _storage_bytes(image)) > LARGE_DECODE_BYTES:
+                return _LARGE_DECODER.submit(_load_to_rgb, image, budget_s).result()
+            return _load_to_rgb(image, budget_s)
     except InvalidImageError:
         raise
     except UnidentifiedImageError as exc:
@@ -74,11 +83,26 @@ def decode_image(data: bytes, max_pixels: int = MAX_PIXELS, *, taggable_only: bo
         raise InvalidImageError(f"the image could not be decoded: {exc}") from exc
 
 
+def _load_to_rgb(image: Image.Image, budget_s: float | None) -> Image.Image:
+    started = time.thread_time()
+    image.load()
+    orientation = image.getexif().get(_ORIENTATION_TAG)
+    rgb = _apply_orientation(_to_rgb(_reduce(image, max(image.size) // WORK_EDGE_PX)), orientation)
+    spent = time.thread_time() - started
+    if budget_s is not None and spent > budget_s:
+        raise InvalidImageError(f"the image took {spent:.0f} s to decode; at most {budget_s:.0f} s are allowed")
+    return rgb
+
+
+def _storage_bytes(image: Image.Image) -> int:
+    return image.width * image.height * _STORAGE_BYTES.get(image.mode, 4)
+
+
 def _check_size(image: Image.Image, max_pixels: int) -> None:
     width, height = image.size
     if width * height > max_pixels:
         raise InvalidImageError(f"the image is {width}x{height} pixels; at most {max_pixels} pixels are accepted")
-    if width * height * _STORAGE_BYTES.get(image.mode, 4) > MAX_DECODED_BYTES:
+    if _storage_bytes(image) > MAX_DECODED_BYTES:
         raise InvalidImageError(f"the image is {width}x{height} pixels of mode {image.mode}: too large to decode")
 
 
@@ -93,7 +117,8 @@ def _check_taggable(width: int, height: int) -> None:
         )
 
 
-def _check_jpeg(data: bytes) -> None:
+def _check_jpeg(data: bytes) -> int:
+    """The bytes of coefficients a progressive decode will hold (0 for a baseline JPEG), once the file passes."""
     structure = read_structure(data, stop_after_scans=MAX_JPEG_SCANS)
     if structure.scans > MAX_JPEG_SCANS:
         raise InvalidImageError(
@@ -102,6 +127,7 @@ def _check_jpeg(data: bytes) -> None:
         )
     if structure.progressive and structure.coefficient_bytes > MAX_DECODED_BYTES:
         raise InvalidImageError("the progressive JPEG is too large to decode (save it as a baseline JPEG)")
+    return structure.coefficient_bytes if structure.progressive else 0
 
 
 def _reduce(image: Image.Image, factor: int) -> Image.Image:
@@ -190,12 +216,6 @@ def prepare_bytes(data: bytes, size: int = DEFAULT_SIZE) -> np.ndarray:
 def prepare_upload(data: bytes, size: int = DEFAULT_SIZE) -> np.ndarray:
     """A user's photo to one model input, refusing (InvalidImageError) what cannot be tagged: POST /tag and uploads.
 
-    The limits above bound decoding to a few seconds; a file that still takes longer than DECODE_BUDGET_S is refused as a
-    bad file, not retried: decoding it again would take as long (the model's own time budget is separate)."""
-    budget_s = DECODE_BUDGET_S
-    started = time.monotonic()
-    pixels = prepare(decode_image(data, taggable_only=True), size)
-    elapsed = time.monotonic() - started
-    if elapsed > budget_s:
-        raise InvalidImageError(f"the image took {elapsed:.0f} s to decode; at most {budget_s:.0f} s are allowed")
-    return pixels
+    The limits above bound decoding to a few seconds; a file that still costs more than DECODE_BUDGET_S is refused
+    as a bad file, not retried: decoding it again would cost as much (the model's own time budget is separate)."""
+    return prepare(decode_image(data, taggable_only=True, budget_s=DECODE_BUDGET_S), size)
