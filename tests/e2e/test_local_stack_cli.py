@@ -48,6 +48,24 @@ def test_tag_prints_the_tags_of_each_file_and_reports_bad_ones(local_stack, tmp_
     assert result.returncode == 1  # one file failed
 
 
+def test_tag_boxes_prints_where_the_model_found_the_zebras(local_stack):
+    result = imagetagger(
+        "tag", str(ZEBRA), "--boxes", "--api-url", local_stack.api_url, "--state-dir", str(local_stack.state_dir)
+    )
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    # One line per tag with its box count, then one per box: fractions and pixels of the 500x374 photo.
+    start = lines.index(next(line for line in lines if line.startswith("  zebra ")))
+    count = int(lines[start].split(": ")[1].split()[0])
+    boxes = lines[start + 1 : start + 1 + count]
+    assert count >= 2 and all(line.startswith("    0.") and line.endswith(" px") for line in boxes), lines
+    for line in boxes:
+        fractions = dict(part.split("=") for part in line.split()[1:5])
+        pixels = line.split("(")[1]
+        x, y = (int(v) for v in pixels.split(")")[0].split(", "))
+        assert abs(x - float(fractions["x"]) * 500) <= 1 and abs(y - float(fractions["y"]) * 374) <= 1, line
+
+
 def test_tag_without_a_running_api_says_so(tmp_path):
     result = imagetagger("tag", str(ZEBRA), "--api-url", "http://127.0.0.1:9", "--state-dir", str(tmp_path))
     assert result.returncode == 1 and "did not answer" in result.stdout

@@ -162,6 +162,8 @@ def test_sign_in_upload_see_tags_search_and_delete(browser: Browser, local_stack
     best = record["tags"][0]
     if truth[best["name"]] != best["name"]:
         expect(card.locator(f'.tag[data-tag="{best["name"]}"] .tag-parent')).to_have_text(truth[best["name"]])
+    # AND the gallery shows it too, as a tile, without a reload
+    expect(page.locator("#gallery .tile").filter(has_text=PHOTO.name)).to_have_attribute("data-phase", "TAGGED")
     screenshot(page, f"web-{viewport}-results", top=card)
 
     # WHEN they search the gallery by that tag with a minimum confidence at or below its confidence
