@@ -20,22 +20,19 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
-from imagetagger_mobile.api_client import ApiError, ImageTaggerClient, RejectedFileError
+from imagetagger_mobile.api_client import (  # noqa: F401 - the pacing constants are this tool's too
+    POLL_INTERVAL_S,
+    POLL_MAX_SHARE,
+    POLL_MAX_WAIT_S,
+    ApiError,
+    ImageTaggerClient,
+    RejectedFileError,
+    next_poll_wait,
+)
 
 MAX_CONCURRENCY = 64
 MAX_IMAGES = 10_000
 TERMINAL = ("TAGGED", "FAILED")
-POLL_INTERVAL_S = 0.5
-# Listing a user's images costs the stack about a millisecond per image (DynamoDB query, serialisation, a thumbnail URL
-# each), and the poller shares the machine with the stack it measures: it takes at most this share of the time, but
-# waits no longer than POLL_MAX_WAIT_S, which bounds the error of time to TAGGED.
-POLL_MAX_SHARE = 0.2
-POLL_MAX_WAIT_S = 5.0
-
-
-def next_poll_wait(last_poll_s: float) -> float:
-    """Seconds until the next listing: POLL_INTERVAL_S, stretched so polling stays within POLL_MAX_SHARE."""
-    return min(POLL_MAX_WAIT_S, max(POLL_INTERVAL_S, last_poll_s * (1 - POLL_MAX_SHARE) / POLL_MAX_SHARE))
 
 
 class LoadRefusedError(ValueError):

@@ -20,11 +20,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from imagetagger_mobile.api_client import DEFAULT_MAX_UPLOAD_BYTES, ApiError, ImageTaggerClient, RejectedFileError
+from imagetagger_mobile.api_client import (
+    DEFAULT_MAX_UPLOAD_BYTES,
+    ApiError,
+    ImageTaggerClient,
+    RejectedFileError,
+    next_poll_wait,
+)
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".gif", ".bmp", ".tif", ".tiff"}
 FINISHED = ("TAGGED", "FAILED")
-POLL_INTERVAL_S = 0.5
 
 
 class ImportFailedError(RuntimeError):
@@ -154,7 +159,9 @@ def wait_for_tags(
     finished = {d: e["status"] for d, e in journal.entries.items() if e.get("status") in FINISHED}
     deadline = time.monotonic() + timeout_s
     while pending and time.monotonic() < deadline:
+        started = time.monotonic()
         statuses, missing = client.finished_images(set(pending))
+        sweep_s = time.monotonic() - started
         for image_id, status in statuses.items():
             digest = pending.pop(image_id)
             journal.record(digest, {**journal.entries[digest], "status": status})
@@ -164,7 +171,7 @@ def wait_for_tags(
             result.errors.append(f"{journal.entries[digest]['file']}: the image was deleted before it was tagged")
         on_finished(len(statuses))
         if pending:
-            time.sleep(POLL_INTERVAL_S)
+            time.sleep(next_poll_wait(sweep_s))  # a sweep lists every awaited image: keep it a small share
     result.tagged = sum(status == "TAGGED" for status in finished.values())
     result.failed_tagging = sum(status == "FAILED" for status in finished.values())
     if pending:

@@ -29,6 +29,17 @@ QUICK_TAG_MAX_EDGE = 1024
 FINAL_STATUSES = ("TAGGED", "FAILED")
 RETRY_PAUSE_S = 0.5
 LISTING_PAGE = 100
+POLL_INTERVAL_S = 0.5
+# Listing a user's images costs the stack about a millisecond per image (DynamoDB query, serialisation, a thumbnail URL
+# each), and a bulk client shares the service with everyone: its sweeps take at most this share of the time, but wait
+# no longer than POLL_MAX_WAIT_S, which bounds how late a tagged image is seen.
+POLL_MAX_SHARE = 0.2
+POLL_MAX_WAIT_S = 5.0
+
+
+def next_poll_wait(last_poll_s: float) -> float:
+    """Seconds until the next sweep: POLL_INTERVAL_S, stretched so polling stays within POLL_MAX_SHARE."""
+    return min(POLL_MAX_WAIT_S, max(POLL_INTERVAL_S, last_poll_s * (1 - POLL_MAX_SHARE) / POLL_MAX_SHARE))
 
 
 class ApiError(Exception):
