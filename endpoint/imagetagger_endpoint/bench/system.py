@@ -86,12 +86,6 @@ def _single_uploads(api_url: str, token: str, photos: list[Path], count: int) ->
     return durations
 
 
-def _percentile(values: list[float], q: float) -> float:
-    from imagetagger_local.load import percentile
-
-    return percentile(values, q)
-
-
 def endpoint_ms_per_image(model_dir: Path, rounds: int = 5) -> dict[str, float]:
     """Endpoint time per image (one InvokeEndpoint over HTTP with npy, as the Lambda sends it) in requests of 1 and of
     an SQS batch of 10 images, alternating rounds, median: what SageMaker Serverless bills by the millisecond."""
@@ -148,8 +142,12 @@ def measure_system(
     profile_dir: Path | None = None,
     images: Path = DEFAULT_IMAGES,
 ) -> dict[str, Any]:
+    # Everything this run needs is imported before it starts: a run takes many minutes.
+    from imagetagger_endpoint.bench.profile_parts import summarise  # noqa: F401
+    from imagetagger_local.load import percentile
     from imagetagger_local.stack_process import StackProcess
     from imagetagger_local.tokens import issue_token
+    from imagetagger_workflow import importer  # noqa: F401
 
     photos = sorted(images.glob("**/*.jpg"))
     before = _pipeline_img_per_s(model_dir, images, pipeline_runs)
@@ -181,8 +179,8 @@ def measure_system(
         "import_img_per_s": imported["img_per_s"],
         "pipeline_img_per_s": round(pipeline, 1),
         "overhead_ratio": round(pipeline / imported["img_per_s"], 2) if imported["img_per_s"] else None,
-        "upload_to_tagged_p50_s": round(_percentile(single, 50), 3),
-        "upload_to_tagged_p99_s": round(_percentile(single, 99), 3),
+        "upload_to_tagged_p50_s": round(percentile(single, 50), 3),
+        "upload_to_tagged_p99_s": round(percentile(single, 99), 3),
         "pipeline_before_after_img_per_s": [round(before, 1), round(after, 1)],
         "import": {key: imported[key] for key in ("images", "wall_s", "uploaded", "tagged", "failed_tagging")},
         "import_errors": imported["errors"][:5],
