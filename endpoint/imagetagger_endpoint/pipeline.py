@@ -17,9 +17,9 @@ import numpy as np
 
 from imagetagger.errors import InvalidImageError
 from imagetagger.preprocessing import prepare_bytes
-from imagetagger.tags import Tag, tags_from_probabilities
+from imagetagger.tags import Tag
 from imagetagger_endpoint.backends import usable_cpus
-from imagetagger_endpoint.handler import TaggingModel
+from imagetagger_endpoint.handler import TaggingModel, predict_fn
 
 
 @dataclass(frozen=True)
@@ -62,10 +62,9 @@ def tag_files(
 def _infer(model: TaggingModel, chunk: Sequence[Path], futures: list[Future[np.ndarray | str]]) -> list[FileResult]:
     loaded = [future.result() for future in futures]
     arrays = [item for item in loaded if isinstance(item, np.ndarray)]
-    probabilities = iter(model.probabilities(np.stack(arrays)) if arrays else [])
+    # The endpoint's own answer: tags with their boxes where the model has a detector.
+    predictions = iter(predict_fn(np.stack(arrays), model)["predictions"] if arrays else [])
     return [
-        FileResult(path, tags_from_probabilities(next(probabilities), model.spec.labels))
-        if isinstance(item, np.ndarray)
-        else FileResult(path, None, item)
+        FileResult(path, next(predictions)["tags"]) if isinstance(item, np.ndarray) else FileResult(path, None, item)
         for path, item in zip(chunk, loaded, strict=True)
     ]
