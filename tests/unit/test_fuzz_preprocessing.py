@@ -20,6 +20,7 @@ from hypothesis import strategies as st
 from PIL import Image
 
 from imagetagger.errors import InvalidImageError
+from imagetagger.jpeg_structure import read_structure
 from imagetagger.preprocessing import DEFAULT_SIZE, decode_image, prepare
 
 LONG_RUN_EXAMPLES = os.environ.get("IMAGETAGGER_FUZZ_EXAMPLES")
@@ -93,3 +94,23 @@ def test_every_encodable_image_is_accepted(mode: str, fmt: str, width: int, heig
     # THEN it decodes and becomes a model input
     pixels = prepare(decode_image(buffer.getvalue()))
     assert pixels.shape == (DEFAULT_SIZE, DEFAULT_SIZE, 3)
+
+
+JPEG_SEEDS = [seed for seed in SEEDS if seed[:2] == b"\xff\xd8"]
+
+
+@fuzz_settings
+@given(
+    st.sampled_from(JPEG_SEEDS),
+    st.lists(st.tuples(st.floats(0, 1, exclude_max=True), st.integers(0, 255)), max_size=8),
+    st.floats(0, 1) | st.none(),
+)
+def test_the_jpeg_marker_walk_never_raises_and_stops_at_its_limit(seed: bytes, edits, cut):
+    # The scan count is read from untrusted bytes before Pillow sees them: it must never crash or run away.
+    data = bytearray(seed)
+    for where, value in edits:
+        data[int(where * len(data))] = value
+    if cut is not None:
+        data = data[: int(cut * len(data))]
+    structure = read_structure(bytes(data), stop_after_scans=3)
+    assert 0 <= structure.scans <= 4 and structure.coefficient_bytes >= 0
