@@ -15,6 +15,7 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -37,13 +38,13 @@ TAGGING_TIMEOUT_MS = 180_000  # upload -> SQS -> worker -> model; generous for a
 pytestmark = [pytest.mark.e2e, pytest.mark.browser]
 
 
-@pytest.fixture(scope="module")
-def flet_app_url(local_stack, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """`python frontend/mobile/main.py --web`, as a developer runs it, pointed at the test's stack."""
+@contextmanager
+def flet_app(api_url: str, log_dir: Path) -> Iterator[str]:
+    """`python frontend/mobile/main.py --web`, as a developer runs it, pointed at `api_url`; yields its URL."""
     port = free_port()
-    env = {**os.environ, "IMAGETAGGER_API_URL": local_stack.api_url}
+    env = {**os.environ, "IMAGETAGGER_API_URL": api_url}
     command = [sys.executable, str(REPO_ROOT / "frontend" / "mobile" / "main.py"), "--web", "--port", str(port)]
-    log_path = tmp_path_factory.mktemp("flet") / "flet.log"
+    log_path = log_dir / "flet.log"
     with log_path.open("wb") as log:  # a file, not a pipe: nobody reads a pipe while the tests run, so it could fill
         process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}/"
@@ -63,6 +64,13 @@ def flet_app_url(local_stack, tmp_path_factory: pytest.TempPathFactory) -> Itera
             process.wait()
 
 
+@pytest.fixture(scope="module")
+def flet_app_url(local_stack, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The app pointed at the test's stack."""
+    with flet_app(local_stack.api_url, tmp_path_factory.mktemp("flet")) as url:
+        yield url
+
+
 def serves(url: str) -> bool:
     try:
         return requests.get(url, timeout=2).ok
@@ -70,18 +78,24 @@ def serves(url: str) -> bool:
         return False
 
 
-@pytest.fixture
-def phone_page(flet_app_url: str, chromium_launch_options: dict) -> Iterator[Page]:
+@contextmanager
+def phone_page_of(app_url: str, chromium_launch_options: dict) -> Iterator[Page]:
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(**chromium_launch_options)
         page = browser.new_page(viewport={"width": 412, "height": 860})
         page.set_default_timeout(30_000)
-        page.goto(flet_app_url)
+        page.goto(app_url)
         enable_accessibility = page.locator("flt-semantics-placeholder")
         enable_accessibility.wait_for(state="attached", timeout=FLUTTER_START_TIMEOUT_MS)
         enable_accessibility.evaluate("button => button.click()")  # it sits off-screen, for screen readers
         yield page
         browser.close()
+
+
+@pytest.fixture
+def phone_page(flet_app_url: str, chromium_launch_options: dict) -> Iterator[Page]:
+    with phone_page_of(flet_app_url, chromium_launch_options) as page:
+        yield page
 
 
 def type_into(field: Locator, text: str) -> None:
@@ -168,7 +182,7 @@ def test_sign_in_pick_a_photo_upload_and_see_its_tags(phone_page: Page, local_st
 HORSES = COCO / "val" / "000000214753.jpg"  # two horses and their riders
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def boxes_api() -> Iterator[str]:
     """A stand-in API for the quick path: a token for anyone, and POST /tag answering the horses photo's COCO
     ground-truth boxes as instances (what a perfect detector would say; the stack's own model is tested above)."""
@@ -202,18 +216,17 @@ def boxes_api() -> Iterator[str]:
     server.shutdown()
 
 
-def test_the_result_screen_draws_each_tags_boxes_on_the_photo(phone_page: Page, boxes_api: str) -> None:
+@pytest.fixture
+def boxes_page(boxes_api: str, chromium_launch_options: dict, tmp_path: Path) -> Iterator[Page]:
+    """The app pointed at the stand-in API, in a phone-sized browser."""
+    with flet_app(boxes_api, tmp_path) as url, phone_page_of(url, chromium_launch_options) as page:
+        yield page
+
+
+def test_the_result_screen_draws_each_tags_boxes_on_the_photo(boxes_page: Page) -> None:
     # GIVEN the app signed in to an API whose tags carry boxes
+    phone_page = boxes_page
     type_into(phone_page.get_by_role("textbox", name="User name"), "boxes")
-    address = phone_page.get_by_role("textbox", name="API address")
-    # Flutter moves its text editing to the tapped field asynchronously; keys typed before that are lost.
-    for _ in range(5):
-        address.click()
-        phone_page.keyboard.press("Control+A")
-        phone_page.keyboard.type(boxes_api)
-        if address.input_value() == boxes_api:
-            break
-    expect(address).to_have_value(boxes_api)
     phone_page.get_by_role("button", name="Sign in").click()
 
     # WHEN a photo of two riders on horses is quick-tagged
