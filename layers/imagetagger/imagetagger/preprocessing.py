@@ -190,8 +190,9 @@ def _to_rgb(image: Image.Image) -> Image.Image:
         finite = array[np.isfinite(array)]
         low, high = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 0.0)
         array = np.nan_to_num(array, nan=low, posinf=high, neginf=low)
-        scaled = np.zeros_like(array) if high <= low else (array - low) * (255.0 / (high - low))
-        return Image.fromarray(scaled.astype(np.uint8), "L").convert("RGB")
+        scaled = np.zeros_like(array) if high <= low else (array - low) / (high - low) * 255.0
+        # Rounding can leave a hair outside [0, 255]; a cast of such a value is undefined (numpy warns).
+        return Image.fromarray(np.clip(scaled, 0, 255).astype(np.uint8), "L").convert("RGB")
     if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
         # Composite transparency onto white, as a viewer would show it.
         rgba = image.convert("RGBA")
