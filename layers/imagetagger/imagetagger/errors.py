@@ -31,6 +31,11 @@ class ModelEndpointError(ImageTaggerError):
     status_code = 503
 
 
+class OutOfTimeError(ModelEndpointError):
+    """Too little of the invocation is left for a model call: the record goes back to SQS untried. Retried like an
+    endpoint failure, but the model was not asked, so a last-receive failure must not blame it."""
+
+
 class InvalidRequestError(ImageTaggerError):
     """A well-formed request the API refuses (unsupported upload type, malformed pagination token, ...)."""
 

@@ -28,7 +28,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from botocore.exceptions import ClientError
 
 from imagetagger.endpoint import EndpointClient, Prediction, call_budget_s, images_per_call
-from imagetagger.errors import ImageTaggerError, InvalidImageError, ModelEndpointError
+from imagetagger.errors import ImageTaggerError, InvalidImageError, ModelEndpointError, OutOfTimeError
 from imagetagger.models import parse_upload_key
 from imagetagger.preprocessing import DEFAULT_SIZE, prepare_upload
 from imagetagger.settings import Settings
@@ -125,7 +125,7 @@ class ImageProcessor:
         if time_left_s is not None and time_left_s() < budget:
             # A batch behind a slow endpoint: give the records back to SQS rather than time out the invocation.
             for obj in ready:
-                prepared[obj].error = ModelEndpointError(
+                prepared[obj].error = OutOfTimeError(
                     f"less than {budget:.0f} s left in this invocation for the model call"
                 )
             return prepared
@@ -212,7 +212,9 @@ class ImageProcessor:
         except Exception as exc:
             # Retried by SQS; on the last receive the image must not stay PENDING, whatever went wrong.
             if receive_count >= self.settings.max_receives:
-                if isinstance(exc, ModelEndpointError):
+                if isinstance(exc, OutOfTimeError):
+                    message, reason = f"no time was left to call the model; retry later ({exc})", "out_of_time"
+                elif isinstance(exc, ModelEndpointError):
                     message, reason = f"the model endpoint was unavailable; retry later ({exc})", "endpoint"
                 else:
                     message, reason = "tagging failed unexpectedly; retry later", "unexpected"
