@@ -16,6 +16,7 @@ import logging
 import multiprocessing
 import os
 import queue
+import signal
 import sys
 import threading
 import time
@@ -94,6 +95,9 @@ def import_handler(spec: FunctionSpec) -> Callable[[dict[str, Any], LambdaContex
 
 def _serve(connection: Connection, spec: FunctionSpec, environment: dict[str, str], name: str) -> None:
     """An execution environment's main loop: import once, then one invocation per message until the pipe closes."""
+    # A Ctrl-C in the terminal reaches the whole process group; the stack stops its environments itself, after the
+    # invocations in flight (as Lambda's runtime, not a signal, ends an execution environment).
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     os.environ.update(environment)
     try:
         handler = import_handler(spec)

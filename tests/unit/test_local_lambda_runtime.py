@@ -89,3 +89,15 @@ def test_errors_are_reported_and_a_timed_out_environment_is_replaced(make_functi
     with pytest.raises(FunctionError, match="Task timed out"):
         function.invoke({"user": "bob", "sleep_s": 10})
     assert function.invoke({"user": "alice"})["user"] == "alice"  # a fresh environment answers
+
+
+def test_a_ctrl_c_in_the_terminal_does_not_kill_an_environment(make_function):
+    # Ctrl-C signals the whole process group; the stack, not the signal, stops the environments (after their work)
+    import os
+    import signal
+
+    function = make_function(max_concurrency=1)
+    (environment,) = function._all
+    os.kill(environment.process.pid, signal.SIGINT)
+    time.sleep(0.5)
+    assert function.invoke({"user": "alice"})["pid"] == environment.process.pid
