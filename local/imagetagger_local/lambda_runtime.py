@@ -131,7 +131,11 @@ class _Environment:
             raise FunctionError(f"{spec.logical_id} could not start: {detail}")
 
     def invoke(self, event: dict[str, Any], timeout_s: float) -> Any:
-        self._connection.send(event)
+        try:
+            self._connection.send(event)
+        except OSError as exc:  # the process died while idle (killed from outside)
+            self.close()
+            raise FunctionError(f"the execution environment exited (status {self.process.exitcode})") from exc
         status, payload = self._receive(timeout_s, "finish")
         if status == "error":
             raise FunctionError(payload)

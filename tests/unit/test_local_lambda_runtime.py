@@ -101,3 +101,16 @@ def test_a_ctrl_c_in_the_terminal_does_not_kill_an_environment(make_function):
     os.kill(environment.process.pid, signal.SIGINT)
     time.sleep(0.5)
     assert function.invoke({"user": "alice"})["pid"] == environment.process.pid
+
+
+def test_an_environment_killed_while_idle_fails_one_invocation_and_is_replaced(make_function):
+    import os
+    import signal
+
+    function = make_function(max_concurrency=1)
+    (environment,) = function._all
+    os.kill(environment.process.pid, signal.SIGKILL)
+    environment.process.join(timeout=10)
+    with pytest.raises(FunctionError, match="exited"):
+        function.invoke({"user": "bob"})
+    assert function.invoke({"user": "alice"})["user"] == "alice"
