@@ -144,14 +144,15 @@ def fastest_accurate(record: dict[str, Any], model_dir: Path, cache_dir: Path | 
     accurate = [name for name in accurate_backends(record) if name in BACKENDS]
     runnable = [name for name in accurate if backend_available(model_dir, name, cache_dir)]
     measured = record.get("measured", {})
-    return min(runnable, key=lambda name: measured[name].get("ms_bs1", float("inf")), default=None)
+    return min(runnable, key=lambda name: (measured[name].get("ms_bs1", float("inf")), name), default=None)
 
 
 def write_choice(folder: Path, backend: str, evidence: dict[str, Any]) -> Path:
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / CHOICE_FILE
+    """Record this machine's choice with its evidence; only fp32 or a backend the evidence shows accurate here."""
     if backend not in accurate_backends({"cpu_class": cpu_class(), **evidence}) | {DEFAULT_BACKEND}:
         raise ValueError(f"{backend} is not within the accuracy budget on {cpu_class()}: it cannot be the choice")
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / CHOICE_FILE
     record = {"backend": backend, "machine": machine_fingerprint(), **evidence, "cpu_class": cpu_class()}
     path.write_text(json.dumps(record, indent=1))
     return path
