@@ -212,3 +212,31 @@ def test_the_committed_model_answers_each_image_alike_in_any_batch():
         alone = s.run(["probabilities", "detections"], {"image": batch[i : i + 1]})
         np.testing.assert_allclose(together[0][i], alone[0][0], atol=1e-5)
         assert (together[1][together[1][:, 0] == i][:, 1:] == alone[1][:, 1:]).all()
+
+
+@pytest.mark.parametrize("backend", ["ort-fp32", "ov-bf16"])
+def test_the_endpoint_answers_tags_with_their_boxes_on_every_backend(parts, tmp_path, backend):
+    from imagetagger_endpoint import handler
+    from imagetagger_endpoint.backends import backend_available, load_backend
+
+    detector, classifier = parts
+    model_dir = write_tiny_model(tmp_path)  # its model.json (labels, threshold 0.5), the fused graph as model.onnx
+    onnx.save(
+        graph.build_graph(detector, ANCHORS, classifier, graph.Head((1.0, 0.0, 0.0), 0.0, 1.0)),
+        model_dir / "model.onnx",
+    )
+    if not backend_available(model_dir, backend, None):
+        pytest.skip(f"{backend} is not installed here")
+    model = handler.TaggingModel(load_model_spec(model_dir), load_backend(model_dir, backend, tmp_path / "cache"))
+    batch = np.stack([np.full((300, 300, 3), 60 * (i + 1), np.uint8) for i in range(3)])  # OpenVINO pads 3 to 4
+    answer = handler.predict_fn(batch, model)
+    assert len(answer["predictions"]) == 3
+    for prediction in answer["predictions"]:
+        (dog,) = [tag for tag in prediction["tags"] if tag["name"] == "dog"]
+        boxes = [instance["box"] for instance in dog["instances"]]
+        np.testing.assert_allclose(boxes, [[0.1, 0.1, 0.4, 0.4], [0.6, 0.6, 0.4, 0.3]], atol=2e-3)
+        # person: the stand-in's brightness-dependent anchor 0; no other class has a box
+        assert all(tag["instances"] == [] for tag in prediction["tags"] if tag["name"] not in ("dog", "person"))
+    people = [[t for t in p["tags"] if t["name"] == "person"] for p in answer["predictions"]]
+    assert [len(found) for found in people] == [0, 0, 1]  # only the brightest image's person logit is high enough
+    assert people[2][0]["instances"][0]["box"] == pytest.approx([0.1, 0.1, 0.4, 0.4], abs=2e-3)
