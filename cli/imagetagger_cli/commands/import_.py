@@ -28,7 +28,7 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--user", default="cli", help="local user to sign a token for when --token is not given")
     parser.add_argument("--state-dir", type=Path, default=default_state_dir(), help="the local stack's state directory")
     parser.add_argument("--journal", type=Path, help="resume journal (default: one per folder, API and user)")
-    parser.add_argument("--workers", type=int, default=4, help="uploads in flight at once")
+    parser.add_argument("--workers", type=int, default=8, help="uploads in flight at once (bench measures 8)")
     parser.add_argument("--no-wait", action="store_true", help="do not wait for the images to be tagged")
     parser.add_argument("--timeout", type=float, default=600, help="seconds to wait for the tags")
     parser.add_argument("--json", action="store_true", help="print the summary as JSON")

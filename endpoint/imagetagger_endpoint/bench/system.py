@@ -38,7 +38,7 @@ logger = logging.getLogger(__name__)
 DEFAULT_MODEL_DIR = REPO_ROOT / "models" / "default"
 SINGLE_UPLOADS = 20
 SINGLE_POLL_S = 0.02
-IMPORT_WORKERS = 8
+IMPORT_WORKERS = 8  # `imagetagger import`'s default
 IMPORT_TIMEOUT_S = 900
 # The same photos through both: the 79 held-out COCO sample images (the 287 of train + val take minutes per pass with
 # the fused default model on 2 cores).
