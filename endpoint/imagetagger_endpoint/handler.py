@@ -154,14 +154,21 @@ def _check_batch_size(count: int) -> None:
 
 
 def prepare_batch(data: ModelInput, size: int) -> np.ndarray:
-    """The model's uint8 [N, size, size, 3] input; a preprocessed batch must already have that shape."""
+    """The model's uint8 [N, size, size, 3] input.
+
+    A preprocessed batch of another square size (the processing Lambda prepares at its DEFAULT_SIZE) is squashed
+    again to the model's size: the model owns its input size, so a promoted model of another size (a retrained
+    224-px classifier, say) serves at once instead of refusing every upload until the Lambda is redeployed."""
     if isinstance(data, np.ndarray):
-        if data.shape[1:] != (size, size, 3):
+        height, width = data.shape[1:3]
+        if height != width:
             raise InvalidPayloadError(
-                f"the array must be [N, {size}, {size}, 3] as made by imagetagger.preprocessing.prepare, "
-                f"got {list(data.shape)}"
+                f"the array must be square, [N, S, S, 3] as made by imagetagger.preprocessing.prepare "
+                f"(this model's input is [N, {size}, {size}, 3]), got {list(data.shape)}"
             )
-        return data
+        if height == size:
+            return data
+        return np.stack(list(_decode_pool.map(lambda pixels: prepare(Image.fromarray(pixels), size), data)))
     return np.stack(list(_decode_pool.map(lambda image: prepare(image, size), data)))
 
 

@@ -12,7 +12,7 @@ import pytest
 from PIL import Image
 
 from imagetagger.errors import ImageTaggerError
-from imagetagger.preprocessing import prepare_bytes
+from imagetagger.preprocessing import prepare, prepare_bytes
 from imagetagger_endpoint import handler
 
 SAMPLE = Path(__file__).resolve().parents[2] / "data" / "coco-sample" / "val"
@@ -117,8 +117,20 @@ def test_npy_with_wrong_dtype_or_shape_is_a_400(array, expected):
     assert expected in assert_rejected(400, handler.input_fn, npy_body(array), "application/x-npy")
 
 
-def test_npy_of_another_image_size_is_a_400_naming_the_expected_shape(model):
-    data = handler.input_fn(npy_body(np.zeros((2, 100, 100, 3), np.uint8)), "application/x-npy")
+def test_npy_of_another_square_size_is_squashed_to_the_models_input(model, jpegs):
+    # GIVEN a photo prepared at another size than the model's (as a Lambda built for another model would send it)
+    size = model.spec.size
+    other = prepare_bytes(jpegs[0], size // 2 + 7)
+    # WHEN it is tagged THEN it is squashed to the model's input, exactly as preprocessing.prepare would do it
+    from_other = handler.predict_fn(handler.input_fn(npy_body(other[np.newaxis]), "application/x-npy"), model)
+    squashed = prepare(Image.fromarray(other), size)[np.newaxis]
+    from_squashed = handler.predict_fn(handler.input_fn(npy_body(squashed), "application/x-npy"), model)
+    assert from_other == from_squashed
+    assert squashed.shape == (1, size, size, 3) and other.shape[0] != size
+
+
+def test_npy_that_is_not_square_is_a_400_naming_the_expected_shape(model):
+    data = handler.input_fn(npy_body(np.zeros((2, 100, 120, 3), np.uint8)), "application/x-npy")
     size = model.spec.size
     assert f"[N, {size}, {size}, 3]" in assert_rejected(400, handler.predict_fn, data, model)
 
