@@ -3,14 +3,10 @@ records (issue 11)."""
 
 from decimal import Decimal
 
-import boto3
 import pytest
-from moto import mock_aws
 
 from imagetagger.models import ImageRecord, ImageStatus, new_image_id
-from imagetagger.storage import ImageRepository
 from imagetagger.tags import tag_from_dict
-from imagetagger_local.cfn import create_stack_resources
 
 ZEBRAS = {
     "name": "zebra",
@@ -22,20 +18,6 @@ ZEBRAS = {
         {"box": [0.512345678, 0.0, 0.487654321, 0.999999], "confidence": 0.800049},
     ],
 }
-
-
-@pytest.fixture
-def repo(monkeypatch):
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-    with mock_aws():
-        stack = create_stack_resources("instances-test", region="us-east-1")
-        yield ImageRepository.from_names(
-            boto3.resource("dynamodb", region_name="us-east-1"),
-            stack.physical_ids["ImagesTable"],
-            stack.physical_ids["TagsTable"],
-        )
 
 
 def _pending(repo):

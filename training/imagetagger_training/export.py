@@ -15,6 +15,7 @@ from typing import Any
 
 import torch
 
+from imagetagger_training.card_metrics import metrics_section
 from imagetagger_training.model import ServingModel, tagger_from_checkpoint
 from imagetagger_training.transforms import CLASSIFIER_SIZE
 
@@ -88,18 +89,8 @@ def model_card(spec: dict[str, Any], checkpoint: dict[str, Any]) -> str:
         "- Input: uint8 RGB [N, 224, 224, 3] from `imagetagger.preprocessing.prepare` (whole image squashed); "
         "normalisation is inside the ONNX graph.",
         "",
-        "## Metrics (percentages)",
-        "",
     ]
-    for split, values in spec["metrics"].items():
-        shown = ", ".join(f"{k} {v:.2f}" if isinstance(v, float) else f"{k} {v}" for k, v in values.items())
-        lines.append(f"- **{split}**: {shown}")
-    lines += [
-        "",
-        "Per-label accuracy is shown next to the all-negative baseline on purpose: with ~3 labels of 80 per image, "
-        "predicting nothing already scores ~96%. mAP and the F1 family are the figures that matter.",
-        "",
-    ]
+    lines += metrics_section(spec["metrics"])
     return "\n".join(lines)
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from imagetagger_training.card_metrics import metrics_section
+
 
 def model_card(spec: dict[str, Any], onnx_sha256: str) -> str:
     detector, classifier, fusion = spec["parts"]["detector"], spec["parts"]["classifier"], spec["fusion"]
@@ -56,16 +58,6 @@ def model_card(spec: dict[str, Any], onnx_sha256: str) -> str:
         "",
         f"- model.onnx sha256 `{onnx_sha256}`; git commit `{spec['git_commit']}`; created {spec['created_at']}.",
         "",
-        "## Metrics (percentages)",
-        "",
     ]
-    for split, values in spec["metrics"].items():
-        shown = ", ".join(f"{k} {v:.2f}" if isinstance(v, float) else f"{k} {v}" for k, v in values.items())
-        lines.append(f"- **{split}**: {shown}")
-    lines += [
-        "",
-        "Per-label accuracy is shown next to the all-negative baseline on purpose: with ~3 labels of 80 per image,",
-        "predicting nothing already scores ~96%. mAP and the F1 family are the figures that matter.",
-        "",
-    ]
+    lines += metrics_section(spec["metrics"])
     return "\n".join(lines)
