@@ -48,7 +48,7 @@ typecheck: $(DEV_STAMP)
 	for handler in functions/*/app.py; do $(BIN)/mypy "$$handler" || exit 1; done
 
 pytest: $(DEV_STAMP) check-model browser-deps
-	$(BIN)/python -m pytest tests/
+	$(BIN)/python -m pytest tests/ --durations=25  # the slowest 25: where CI time goes (issue 10)
 
 # The browser tests drive Debian's Chromium through Playwright (Playwright's own browser download is not used).
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
