@@ -18,22 +18,13 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 import pytest
 import requests
 from playwright.sync_api import Browser, Locator, Page, expect, sync_playwright
-from web_support import assert_boxes_drawn_where_they_belong, highlighted
+from web_support import VIEWPORTS, assert_boxes_drawn_where_they_belong, highlighted
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 COCO = REPO_ROOT / "data" / "coco-sample"
 SCREENSHOTS = REPO_ROOT / "docs" / "screenshots"
 # Three zebras: an unambiguous photo, so "the right tags appear" is a fair thing to expect of the model.
 PHOTO = COCO / "val" / "000000244592.jpg"
-VIEWPORTS = {
-    "desktop": {"viewport": {"width": 1280, "height": 900}},
-    "phone": {
-        "viewport": {"width": 390, "height": 844},
-        "is_mobile": True,
-        "has_touch": True,
-        "device_scale_factor": 2,
-    },
-}
 TAGGING_TIMEOUT_MS = 180_000  # upload -> SQS -> worker -> model; generous for a loaded 2-core machine
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser]

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, Page, Route, expect, sync_playwright
-from web_support import COCO, assert_boxes_drawn_where_they_belong, coco_instances, highlighted
+from web_support import COCO, VIEWPORTS, assert_boxes_drawn_where_they_belong, coco_instances, highlighted
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 WEB_ROOT = REPO_ROOT / "frontend" / "web"
@@ -31,15 +31,6 @@ PHOTOS = "http://photos.imagetagger.test"
 HORSES = "000000214753.jpg"  # two horses, two people (landscape)
 DOG = "000000377575.jpg"  # a dog and a fire hydrant (portrait)
 PARENTS = {"horse": "animal", "dog": "animal", "person": "person", "fire hydrant": "outdoor"}
-VIEWPORTS = {
-    "desktop": {"viewport": {"width": 1280, "height": 900}},
-    "phone": {
-        "viewport": {"width": 390, "height": 844},
-        "is_mobile": True,
-        "has_touch": True,
-        "device_scale_factor": 2,
-    },
-}
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser]
 

@@ -10,6 +10,16 @@ from pathlib import Path
 from playwright.sync_api import Page
 
 COCO = Path(__file__).resolve().parents[2] / "data" / "coco-sample"
+# The two layouts every browser test of the web page runs in.
+VIEWPORTS = {
+    "desktop": {"viewport": {"width": 1280, "height": 900}},
+    "phone": {
+        "viewport": {"width": 390, "height": 844},
+        "is_mobile": True,
+        "has_touch": True,
+        "device_scale_factor": 2,
+    },
+}
 
 
 def coco_instances(file_name: str) -> dict[str, list[dict]]:

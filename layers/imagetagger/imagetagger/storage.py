@@ -112,18 +112,8 @@ class ImageRepository:
         ]
 
     def _batch_get(self, user_id: str, image_ids: list[str]) -> dict[str, ImageRecord]:
-        found: dict[str, ImageRecord] = {}
-        keys = [{"user_id": user_id, "image_id": image_id} for image_id in dict.fromkeys(image_ids)]
-        resource = self.images.meta.client  # the resource's client speaks Python types
-        while keys:
-            request = {self.images.name: {"Keys": keys[:100], "ConsistentRead": True}}
-            keys = keys[100:]
-            while request:
-                response = resource.batch_get_item(RequestItems=request)
-                for item in response["Responses"].get(self.images.name, []):
-                    found[item["image_id"]] = ImageRecord.from_item(item)
-                request = response.get("UnprocessedKeys") or {}
-        return found
+        items = self.get_items([(user_id, image_id) for image_id in image_ids])
+        return {image_id: ImageRecord.from_item(item) for (_, image_id), item in items.items()}
 
     # ------------------------------------------------------------------ writes
     def create_pending(self, record: ImageRecord, expires_at: int) -> None:
