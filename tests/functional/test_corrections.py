@@ -2,12 +2,13 @@
 corrections into the next training manifest's labels."""
 
 import json
+from urllib.parse import urlparse
 
 import boto3
 import pytest
 from handler_support import EVENT_USER, REGION, body_of, http_event, jpeg_bytes
 
-from imagetagger.corrections import CorrectionStore
+from imagetagger.correction_store import CorrectionStore
 from imagetagger_workflow.manifest import manifest_from_corrections
 
 OTHER_USER = "b7e0c1d2-0000-4000-8000-000000000002"
@@ -57,6 +58,20 @@ def test_correction_is_stored_and_shown_as_such(api, dog_and_cat, lambda_context
     assert corrections["added"] == ["frisbee"]
     assert corrections["labels"] == ["dog", "frisbee"]
     assert body["corrections"] == corrections
+
+
+def test_the_put_answer_renders_the_image_as_get_does(api, dog_and_cat, lambda_context):
+    # GIVEN a TAGGED image; WHEN its owner corrects it
+    status, put = _put_tags(api, lambda_context, dog_and_cat, {"add": ["frisbee"]})
+    assert status == 200, put
+    _, got = _get(api, lambda_context, dog_and_cat)
+    # THEN the answer carries the thumbnail URL of the user's own photo, as GET does (it used to be null)
+    assert put["thumbnail_url"] is not None and got["thumbnail_url"] is not None
+    assert urlparse(put["thumbnail_url"]).path == urlparse(got["thumbnail_url"]).path
+    assert urlparse(put["thumbnail_url"]).path.endswith(f"/uploads/{EVENT_USER}/{dog_and_cat}")
+    # and every other field the same way
+    del put["thumbnail_url"], got["thumbnail_url"]
+    assert put == got
 
 
 def test_a_second_put_replaces_the_first(api, dog_and_cat, lambda_context):

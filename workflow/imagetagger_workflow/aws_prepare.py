@@ -19,7 +19,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
-from imagetagger.corrections import CorrectionStore
+from imagetagger.correction_store import CorrectionStore
 from imagetagger.model_registry import ModelRegistry
 from imagetagger_workflow.manifest import Example, coco_examples, correction_examples, split_examples
 

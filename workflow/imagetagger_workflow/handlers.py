@@ -12,7 +12,7 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from imagetagger import aws
-from imagetagger.corrections import CorrectionStore
+from imagetagger.correction_store import CorrectionStore
 from imagetagger.model_registry import ModelRegistry, ModelStatus, ModelVersion
 from imagetagger.processing import ImageProcessor
 from imagetagger.services import services

@@ -11,7 +11,7 @@ import boto3
 import requests
 from botocore.exceptions import EndpointConnectionError
 
-from imagetagger.corrections import CorrectionStore
+from imagetagger.correction_store import CorrectionStore
 from imagetagger.model_registry import ModelRegistry
 
 

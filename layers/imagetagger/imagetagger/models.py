@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from imagetagger.corrections import Correction
 from imagetagger.tags import Tag, tag_from_dict
 
 IMAGE_ID_PATTERN = r"^[0-9a-f]{32}$"
@@ -60,8 +61,8 @@ class ImageRecord:
     tags: list[Tag] = field(default_factory=list)
     model_version: str | None = None
     error: str | None = None
-    # The user's tag corrections ({confirmed, rejected, added, updated_at}; see imagetagger.corrections), if any.
-    corrections: dict[str, Any] | None = None
+    # The user's tag corrections (stored as the item's `corrections` map), if any.
+    corrections: Correction | None = None
     # FAILED only: True when trying again may succeed (the endpoint was down), False for a file that will never tag.
     retriable: bool = False
 
@@ -78,7 +79,7 @@ class ImageRecord:
             tags=[tag_from_dict(tag) for tag in item.get("tags", [])],
             model_version=item.get("model_version"),
             error=item.get("error"),
-            corrections=item.get("corrections"),
+            corrections=Correction.from_item(item["corrections"]) if item.get("corrections") else None,
             retriable=_retriable(item),
         )
 
@@ -111,11 +112,9 @@ class ImageRecord:
 
     def _corrections_api(self) -> dict[str, Any] | None:
         """The correction with the labels it results in, so a client shows corrected tags as such."""
-        if not self.corrections:
+        correction = self.corrections
+        if correction is None:
             return None
-        from imagetagger.corrections import Correction  # corrections imports this module
-
-        correction = Correction.from_item(self.corrections)
         return {
             **correction.to_item(),
             "labels": correction.labels([tag["name"] for tag in self.tags]),

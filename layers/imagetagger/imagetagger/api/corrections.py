@@ -10,7 +10,8 @@ from pydantic import BaseModel, Field
 
 from imagetagger.api.auth import SECURITY, user_id_from_event
 from imagetagger.api.schemas import ImageOut
-from imagetagger.corrections import CorrectionStore, build_correction
+from imagetagger.correction_store import CorrectionStore
+from imagetagger.corrections import build_correction
 from imagetagger.models import IMAGE_ID_PATTERN
 from imagetagger.services import services
 
@@ -37,6 +38,6 @@ class CorrectionRequest(BaseModel):
 def correct_tags(image_id: ImageId, request: CorrectionRequest) -> ImageOut:
     user_id = user_id_from_event(router.current_event.raw_event)
     correction = build_correction(request.confirm, request.reject, request.add)
-    repo = services().repo
-    CorrectionStore(repo.images).save(user_id, image_id, correction)
-    return ImageOut.model_validate(repo.get(user_id, image_id).to_api())
+    built = services()
+    CorrectionStore(built.repo.images).save(user_id, image_id, correction)
+    return ImageOut.from_record(built.repo.get(user_id, image_id), settings=built.settings, s3=built.s3)

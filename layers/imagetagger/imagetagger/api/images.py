@@ -25,10 +25,8 @@ def _user() -> str:
 
 
 def image_out(record: ImageRecord) -> ImageOut:
-    """The API view of a record, with a thumbnail URL of the user's own photo."""
     built = services()
-    thumbnail_url = uploads.download_url(record, settings=built.settings, s3=built.s3)
-    return ImageOut.model_validate({**record.to_api(), "thumbnail_url": thumbnail_url})
+    return ImageOut.from_record(record, settings=built.settings, s3=built.s3)
 
 
 @router.get(

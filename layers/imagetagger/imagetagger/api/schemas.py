@@ -6,6 +6,10 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field
 
+from imagetagger import uploads
+from imagetagger.models import ImageRecord
+from imagetagger.settings import Settings
+
 
 class UploadRequest(BaseModel):
     filename: str = Field(min_length=1, max_length=1024, description="Display name of the photo")
@@ -74,6 +78,13 @@ class ImageOut(BaseModel):
     thumbnail_url: str | None = Field(
         default=None, description="Short-lived presigned GET of the photo; null while PENDING or for a non-image"
     )
+
+    @classmethod
+    def from_record(cls, record: ImageRecord, *, settings: Settings, s3: Any) -> ImageOut:
+        """The API view of a record, with a thumbnail URL of the user's own photo: every route that answers an image
+        renders it here, so no route forgets a field (PUT .../tags once answered thumbnail_url null)."""
+        thumbnail_url = uploads.download_url(record, settings=settings, s3=s3)
+        return cls.model_validate({**record.to_api(), "thumbnail_url": thumbnail_url})
 
 
 class ImagePage(BaseModel):
