@@ -7,6 +7,7 @@ const SHELL = [
   "index.html",
   "styles.css",
   "manifest.webmanifest",
+  "coco_categories.json",
   "icons/icon.svg",
   "icons/icon-192.png",
   "icons/icon-512.png",

@@ -439,7 +439,7 @@ def test_a_retriable_failure_offers_retry_and_the_retry_tags_it(browser: Browser
 
 
 def test_the_pages_tag_vocabulary_is_the_apis(browser: Browser, local_stack) -> None:
-    from imagetagger.corrections import COCO_PARENTS
+    from imagetagger.coco import COCO_PARENTS
 
     page = open_page(browser, "desktop")
     page.goto(local_stack.web_url)

@@ -36,3 +36,12 @@ def test_missing_files_and_paths_outside_the_page_are_not_found(tmp_path):
     for path in ("/../secret.txt", "/%2e%2e/secret.txt", "/..%2fsecret.txt"):
         response = client.get(path)
         assert response.status_code == 404 and b"not for the browser" not in response.data
+
+
+def test_the_page_gets_the_vocabulary_the_api_checks_corrections_against(tmp_path):
+    from imagetagger.coco import COCO_PARENTS
+
+    response = make_client(tmp_path).get("/coco_categories.json")
+    assert response.status_code == 200 and response.mimetype == "application/json"
+    categories = sorted(json.loads(response.data), key=lambda c: c["id"])
+    assert [c["name"] for c in categories] == list(COCO_PARENTS)

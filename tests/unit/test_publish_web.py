@@ -9,6 +9,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
+from imagetagger.coco import CATEGORIES_FILE, categories_json
 from imagetagger_cli.main import main
 from imagetagger_cli.publish_web import WEB_ROOT, page_files, web_config
 
@@ -82,8 +83,11 @@ def test_publish_web_uploads_the_page_with_a_cognito_config_and_invalidates_the_
     keys = {item["Key"] for item in s3.list_objects_v2(Bucket=bucket)["Contents"]}
     expected = {path.relative_to(WEB_ROOT).as_posix() for path in page_files(WEB_ROOT)}
     assert {"index.html", "sw.js", "js/app.js", "icons/icon-192.png"} <= expected
-    assert keys == expected | {"config.json"}
+    assert keys == expected | {"config.json", CATEGORIES_FILE}
     assert "config.example.json" not in keys
+    # the page fetches COCO's vocabulary: the very file the API checks corrections against
+    vocabulary = s3.get_object(Bucket=bucket, Key=CATEGORIES_FILE)["Body"].read().decode()
+    assert json.loads(vocabulary) == json.loads(categories_json())
 
     config = s3.get_object(Bucket=bucket, Key="config.json")
     assert config["CacheControl"] == "no-cache"

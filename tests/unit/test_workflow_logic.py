@@ -5,7 +5,8 @@ import math
 
 import pytest
 
-from imagetagger.corrections import COCO_PARENTS, Correction, build_correction
+from imagetagger.coco import COCO_PARENTS
+from imagetagger.corrections import Correction, build_correction
 from imagetagger.errors import InvalidRequestError
 from imagetagger_workflow.gate import decide
 from imagetagger_workflow.importer import Journal, plan_import
@@ -43,12 +44,16 @@ def test_gate_refuses_a_candidate_without_a_finite_score(broken):
 # ------------------------------------------------------------------------------------------------------- corrections
 
 
-def test_coco_vocabulary_matches_the_training_package():
+def test_coco_vocabulary_is_the_packaged_categories_file_in_id_order():
     from importlib import resources
 
-    categories = json.loads(resources.files("imagetagger_training").joinpath("coco_categories.json").read_text())
+    from imagetagger_training.data import coco_classes
+
+    categories = json.loads(resources.files("imagetagger").joinpath("coco_categories.json").read_text())
     assert {c["name"]: c["supercategory"] for c in categories} == COCO_PARENTS
     assert list(COCO_PARENTS) == [c["name"] for c in sorted(categories, key=lambda c: c["id"])]
+    # training's label order is the same vocabulary: 80 names, in COCO id order
+    assert [c.name for c in coco_classes()] == list(COCO_PARENTS) and len(set(COCO_PARENTS)) == 80
 
 
 def test_correction_labels_are_predicted_minus_rejected_plus_vouched():

@@ -8,24 +8,19 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 from typing import Protocol
 
 import numpy as np
 
+from imagetagger.coco import COCO_CATEGORIES, Category
 
-@dataclass(frozen=True)
-class ClassInfo:
-    name: str
-    coco_id: int
-    parent: str  # COCO supercategory
+ClassInfo = Category  # a class of the label order: name, coco_id, parent
 
 
 def coco_classes() -> list[ClassInfo]:
     """COCO's 80 categories sorted by id: the label order of every model and target matrix."""
-    text = resources.files(__package__).joinpath("coco_categories.json").read_text()
-    return [ClassInfo(c["name"], int(c["id"]), c["supercategory"]) for c in json.loads(text)]
+    return list(COCO_CATEGORIES)
 
 
 @dataclass

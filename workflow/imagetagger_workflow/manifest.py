@@ -19,7 +19,8 @@ from typing import Any
 
 import numpy as np
 
-from imagetagger.corrections import COCO_PARENTS, CorrectedImage
+from imagetagger.coco import COCO_PARENTS
+from imagetagger.corrections import CorrectedImage
 
 LABELS = list(COCO_PARENTS)  # canonical order: COCO ids ascending
 

@@ -1,14 +1,18 @@
-// COCO's 80 categories: the tags every model of ours predicts, and the only ones a correction may add.
-// The API checks corrections against the same list (imagetagger.corrections.COCO_PARENTS); tests/e2e/test_web.py
-// checks that this copy still equals it.
+// COCO's 80 categories: the tags every model of ours predicts, and the only COCO tags a correction may add.
+// Fetched from coco_categories.json, the very file the API checks corrections against (imagetagger/coco_categories.json,
+// served next to the page by the local web server and by `imagetagger publish-web`), so the page keeps no copy.
 
-export const COCO_CATEGORIES = [
-  "person", "bicycle", "car", "motorcycle", "airplane", "bus", "train", "truck", "boat", "traffic light",
-  "fire hydrant", "stop sign", "parking meter", "bench", "bird", "cat", "dog", "horse", "sheep", "cow", "elephant",
-  "bear", "zebra", "giraffe", "backpack", "umbrella", "handbag", "tie", "suitcase", "frisbee", "skis", "snowboard",
-  "sports ball", "kite", "baseball bat", "baseball glove", "skateboard", "surfboard", "tennis racket", "bottle",
-  "wine glass", "cup", "fork", "knife", "spoon", "bowl", "banana", "apple", "sandwich", "orange", "broccoli",
-  "carrot", "hot dog", "pizza", "donut", "cake", "chair", "couch", "potted plant", "bed", "dining table", "toilet",
-  "tv", "laptop", "mouse", "remote", "keyboard", "cell phone", "microwave", "oven", "toaster", "sink",
-  "refrigerator", "book", "clock", "vase", "scissors", "teddy bear", "hair drier", "toothbrush",
-];
+async function loadCategories() {
+  try {
+    const response = await fetch("coco_categories.json");
+    if (!response.ok) throw new Error(`HTTP ${response.status}`);
+    const categories = await response.json();
+    return categories.sort((a, b) => a.id - b.id).map((category) => category.name);
+  } catch (error) {
+    // Suggestions only: without them a correction can still be typed, and the API names an unknown tag.
+    console.error(`could not load coco_categories.json (${error.message}); no tag suggestions`);
+    return [];
+  }
+}
+
+export const COCO_CATEGORIES = await loadCategories();
