@@ -15,15 +15,15 @@ import torch.distributed as dist
 from scipy.special import expit
 from torch.nn.parallel import DistributedDataParallel
 
-from imagetagger_training.backbones import NORMALISATION
-from imagetagger_training.export import export_model, git_commit
+from imagetagger_training.checkpoint import make_checkpoint
+from imagetagger_training.engine import evaluate, train_one_epoch
+from imagetagger_training.export import export_model
 from imagetagger_training.features import cache_features
 from imagetagger_training.losses import build_loss
 from imagetagger_training.metrics import compute_metrics, rounded
 from imagetagger_training.model import Tagger, build_tagger
 from imagetagger_training.plots import write_training_curves
 from imagetagger_training.thresholds import fit_temperature, tune_thresholds
-from imagetagger_training.train import evaluate, resolved_args, train_one_epoch
 from imagetagger_training.training_setup import (
     eval_loader,
     init_distributed,
@@ -43,22 +43,6 @@ def _optimizer(model: Tagger, args: Namespace) -> torch.optim.Optimizer:
         lr=args.lr,
         weight_decay=args.weight_decay,
     )
-
-
-def _checkpoint(model: Tagger, optimizer, scheduler, epoch: int, args: Namespace, names, classes, extra) -> dict:
-    return {
-        "model": model.state_dict(),
-        "optimizer": optimizer.state_dict(),
-        "scheduler": scheduler.state_dict(),
-        "epoch": epoch,
-        "args": resolved_args(args),
-        "class_names": names,
-        "classes": [{"name": c.name, "coco_id": c.coco_id, "parent": c.parent} for c in classes],
-        "normalisation": dict(zip(("mean", "std"), map(list, NORMALISATION[args.backbone]), strict=True)),
-        "command": args.invocation,
-        "git_commit": git_commit(),
-        **extra,
-    }
 
 
 def fit(args: Namespace) -> dict[str, Any]:
@@ -107,9 +91,16 @@ def fit(args: Namespace) -> dict[str, Any]:
         if val_map > best_map:
             best_map, stale = val_map, 0
             if rank == 0:
-                extra = {"history": history, "metrics": {"val_mAP": round(val_map, 2)}}
-                ckpt = _checkpoint(
-                    model, optimizer, scheduler, epoch, args, train_images.names, train_images.classes, extra
+                ckpt = make_checkpoint(
+                    model,
+                    args,
+                    train_images.classes,
+                    names=train_images.names,
+                    optimizer=optimizer,
+                    scheduler=scheduler,
+                    epoch=epoch,
+                    history=history,
+                    metrics={"val_mAP": round(val_map, 2)},
                 )
                 torch.save(ckpt, out_dir / "checkpoint.pt")
         else:

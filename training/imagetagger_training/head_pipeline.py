@@ -15,18 +15,17 @@ from typing import Any
 import torch
 from scipy.special import expit
 
-from imagetagger_training.backbones import NORMALISATION
+from imagetagger_training.checkpoint import make_checkpoint
 from imagetagger_training.data import label_source
 from imagetagger_training.dataset import readable
 from imagetagger_training.evaluate import evaluate_model
-from imagetagger_training.export import export_model, git_commit
+from imagetagger_training.export import export_model
 from imagetagger_training.features import cache_features
 from imagetagger_training.head_recipe import HeadConfig, fit_head, out_of_fold_logits
 from imagetagger_training.metrics import compute_metrics, rounded
 from imagetagger_training.model import build_tagger
 from imagetagger_training.plots import write_evaluation_report
 from imagetagger_training.thresholds import decision_thresholds, fit_temperature
-from imagetagger_training.train import resolved_args
 
 log = logging.getLogger(__name__)
 
@@ -51,23 +50,17 @@ def run_head_recipe(args: Namespace) -> dict[str, Any]:
     log.info("out-of-fold metrics on the training data: %s", oof_metrics)
 
     fit_head(tagger.head, descriptions, priors, targets, config)
-    checkpoint = {
-        "model": tagger.state_dict(),
-        "optimizer": None,  # the head is refitted from cached features in seconds; nothing to resume
-        "scheduler": None,
-        "epoch": 0,
-        "args": resolved_args(args),
-        "class_names": images.names,
-        "classes": [{"name": c.name, "coco_id": c.coco_id, "parent": c.parent} for c in images.classes],
-        "thresholds": thresholds.tolist(),
-        "temperature": temperature,
-        "threshold_policy": policy,
-        "normalisation": dict(zip(("mean", "std"), map(list, NORMALISATION[args.backbone]), strict=True)),
-        "metrics": {"train_out_of_fold": oof_metrics},
-        "unreadable": unreadable,
-        "command": args.invocation,
-        "git_commit": git_commit(),
-    }
+    checkpoint = make_checkpoint(
+        tagger,
+        args,
+        images.classes,
+        names=images.names,  # no optimizer or scheduler: the head is refitted from cached features in seconds
+        thresholds=thresholds.tolist(),
+        temperature=temperature,
+        threshold_policy=policy,
+        metrics={"train_out_of_fold": oof_metrics},
+        unreadable=unreadable,
+    )
     out_dir = Path(args.output_dir)
     spec = export_model(checkpoint, out_dir)
     if args.eval_annotations:

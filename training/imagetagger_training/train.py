@@ -13,65 +13,17 @@ import json
 import logging
 import os
 import sys
-from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
-from torch import nn
-from torch.utils.data import DataLoader
-from tqdm import tqdm
 
+from imagetagger_training.checkpoint import resolved_args
+from imagetagger_training.engine import evaluate, train_one_epoch
 from imagetagger_training.train_args import get_args_parser
 
 log = logging.getLogger("imagetagger.train")
 __all__ = ["evaluate", "get_args_parser", "main", "train_one_epoch"]
-
-
-def train_one_epoch(
-    model: nn.Module,
-    loader: DataLoader,
-    loss_fn: nn.Module,
-    optimizer: torch.optim.Optimizer,
-    device: torch.device,
-    amp: bool,
-    epoch: int,
-    show_progress: bool = True,
-) -> float:
-    """One pass over the loader; returns the mean training loss."""
-    from imagetagger_training.training_setup import freeze_batchnorm_of_frozen
-
-    model.train()
-    freeze_batchnorm_of_frozen(model)
-    total, batches = 0.0, 0
-    for images, targets in tqdm(loader, desc=f"epoch {epoch}", disable=not show_progress, leave=False):
-        images, targets = images.to(device), targets.to(device)
-        autocast = torch.autocast(device.type, dtype=torch.bfloat16) if amp else nullcontext()
-        with autocast:
-            logits = model(images)
-        loss = loss_fn(logits.float(), targets)
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
-        total, batches = total + loss.item(), batches + 1
-    return total / max(batches, 1)
-
-
-def evaluate(model: nn.Module, loader: DataLoader, device: torch.device) -> tuple[np.ndarray, np.ndarray]:
-    """Logits and targets of every image in the loader (no autocast: thresholds are set on these)."""
-    model.eval()
-    logits, targets = [], []
-    with torch.inference_mode():
-        for images, batch_targets in loader:
-            logits.append(model(images.to(device)).float().cpu())
-            targets.append(batch_targets)
-    return torch.cat(logits).numpy(), torch.cat(targets).numpy()
-
-
-def resolved_args(args: argparse.Namespace) -> dict[str, Any]:
-    """The run's arguments as saved next to checkpoints (without the CLI's dispatch entries)."""
-    return {k: v for k, v in vars(args).items() if k not in ("func", "command")}
 
 
 def main(args: argparse.Namespace) -> dict[str, Any]:
