@@ -22,6 +22,7 @@ import numpy as np
 from PIL import Image
 
 from imagetagger.errors import ImageTaggerError, InvalidImageError, UnsupportedMediaTypeError
+from imagetagger.media import MEDIA_TYPES, parse_media_type
 from imagetagger.modelspec import ModelSpec, load_model_spec
 from imagetagger.preprocessing import decode_image, prepare
 from imagetagger.tags import instances_by_class, tags_from_probabilities
@@ -34,7 +35,7 @@ NPY = "application/x-npy"
 JSON = "application/json"
 # One encoded image per request. JPEG and PNG are the contract; the other formats preprocessing accepts come along,
 # and application/x-image is SageMaker's generic name for "an encoded image".
-IMAGE_TYPES = ("image/jpeg", "image/png", "image/webp", "image/gif", "image/bmp", "image/tiff", "application/x-image")
+IMAGE_TYPES = (*MEDIA_TYPES, "application/x-image")
 SUPPORTED_CONTENT_TYPES = (NPY, *IMAGE_TYPES, JSON)
 MAX_BATCH = 64  # images per request: keeps one invocation far below SageMaker's 60 s limit
 INFERENCE_CHUNK = 16  # larger requests run in chunks, so memory stays flat
@@ -89,15 +90,10 @@ def model_fn(model_dir: str) -> TaggingModel:
     return model
 
 
-def media_type(content_type: str | None) -> str:
-    """'image/JPEG; charset=x' -> 'image/jpeg'."""
-    return (content_type or "").split(";", 1)[0].strip().lower()
-
-
 def input_fn(request_body: bytes | bytearray | str, request_content_type: str) -> ModelInput:
     """Parse a request body: a preprocessed uint8 batch, or decoded images to be prepared by predict_fn."""
     body = request_body.encode() if isinstance(request_body, str) else bytes(request_body)
-    kind = media_type(request_content_type)
+    kind = parse_media_type(request_content_type)
     if kind == NPY:
         return _parse_npy(body)
     if kind in IMAGE_TYPES:
@@ -156,7 +152,7 @@ def _check_batch_size(count: int) -> None:
 def prepare_batch(data: ModelInput, size: int) -> np.ndarray:
     """The model's uint8 [N, size, size, 3] input.
 
-    A preprocessed batch of another square size (the processing Lambda prepares at its DEFAULT_SIZE) is squashed
+    A preprocessed batch of another square size (the processing Lambda prepares at its SERVING_INPUT_SIZE) is squashed
     again to the model's size: the model owns its input size, so a promoted model of another size (a retrained
     224-px classifier, say) serves at once instead of refusing every upload until the Lambda is redeployed."""
     if isinstance(data, np.ndarray):
@@ -191,7 +187,7 @@ def predict_fn(input_data: ModelInput, model: TaggingModel) -> dict[str, Any]:
 
 def output_fn(prediction: dict[str, Any], accept: str | None = JSON) -> tuple[bytes, str]:
     """JSON is the only response format; SageMaker's toolkit takes (body, content type) tuples."""
-    accepted = media_type(accept)
+    accepted = parse_media_type(accept)
     if accepted not in ("", "*/*", JSON, "application/*"):
         raise NotAcceptableError(f"responses are {JSON}; cannot answer in {accept!r}")
     return json.dumps(prediction).encode(), JSON

@@ -12,11 +12,11 @@ from pathlib import Path
 
 import numpy as np
 
-from imagetagger.preprocessing import DEFAULT_SIZE
+from imagetagger.modelspec import SERVING_INPUT_SIZE
 from imagetagger_endpoint.reference_model import IMAGENET_MEAN, IMAGENET_STD, coco_labels
 
 
-def build_tiny_onnx(size: int = DEFAULT_SIZE, classes: int = 80, seed: int = 0) -> bytes:
+def build_tiny_onnx(size: int = SERVING_INPUT_SIZE, classes: int = 80, seed: int = 0) -> bytes:
     import onnx
     from onnx import TensorProto, helper, numpy_helper
 
@@ -52,7 +52,7 @@ def build_tiny_onnx(size: int = DEFAULT_SIZE, classes: int = 80, seed: int = 0) 
     return model.SerializeToString()
 
 
-def write_tiny_model(out_dir: Path, size: int = DEFAULT_SIZE) -> Path:
+def write_tiny_model(out_dir: Path, size: int = SERVING_INPUT_SIZE) -> Path:
     """model.onnx + model.json (COCO labels, threshold 0.5) in out_dir; returns out_dir."""
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / "model.onnx").write_bytes(build_tiny_onnx(size))

@@ -4,7 +4,7 @@ One row per file. `reason=None` means the file is an image we accept and must be
 substring of the message the user sees: the 4xx body of POST /tag and the `error` of the FAILED image on the upload
 path. Nothing in this table may ever produce a 500, a crash, a hang or an image left PENDING.
 
-Accepted formats (decided here, enforced by imagetagger.preprocessing.ACCEPTED_FORMATS): JPEG, PNG, WebP, GIF (first
+Accepted formats (decided here, enforced by imagetagger.media.ACCEPTED_FORMATS): JPEG, PNG, WebP, GIF (first
 frame), BMP and TIFF (first page), in any Pillow mode (greyscale, palette, alpha, CMYK, 16-bit, float), up to 50
 megapixels and MAX_UPLOAD_BYTES (POST /tag: 5 MB). The content decides, not the name or the declared type.
 """

@@ -21,7 +21,7 @@ import numpy as np
 import pytest
 import requests
 
-from imagetagger.preprocessing import DEFAULT_SIZE
+from imagetagger.modelspec import SERVING_INPUT_SIZE
 
 pytestmark = pytest.mark.e2e
 
@@ -68,7 +68,7 @@ class EndpointWatcher:
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
         buffer = io.BytesIO()
-        np.save(buffer, np.full((1, DEFAULT_SIZE, DEFAULT_SIZE, 3), 90, np.uint8))
+        np.save(buffer, np.full((1, SERVING_INPUT_SIZE, SERVING_INPUT_SIZE, 3), 90, np.uint8))
         self._body = buffer.getvalue()
 
     def _run(self) -> None:

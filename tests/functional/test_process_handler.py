@@ -8,7 +8,7 @@ import numpy as np
 from botocore.exceptions import ClientError, EndpointConnectionError
 from handler_support import DOG_BOX, EVENT_USER, REGION, http_event, jpeg_bytes, load_event
 
-from imagetagger.preprocessing import DEFAULT_SIZE
+from imagetagger.modelspec import SERVING_INPUT_SIZE
 
 
 def _image(api, lambda_context, image_id, user=None):
@@ -31,7 +31,7 @@ def test_uploaded_photo_is_tagged(upload_image, deliver, api, model, stack, lamb
     assert request["EndpointName"] == stack.environment["ENDPOINT_NAME"]
     assert request["ContentType"] == "application/x-npy"
     batch = np.load(io.BytesIO(request["Body"]), allow_pickle=False)
-    assert batch.dtype == np.uint8 and batch.shape == (1, DEFAULT_SIZE, DEFAULT_SIZE, 3)
+    assert batch.dtype == np.uint8 and batch.shape == (1, SERVING_INPUT_SIZE, SERVING_INPUT_SIZE, 3)
 
 
 def test_tagged_image_is_found_by_tag(upload_image, deliver, api, model, lambda_context):

@@ -23,7 +23,8 @@ from PIL import Image
 
 from imagetagger.errors import InvalidImageError
 from imagetagger.jpeg_structure import read_structure
-from imagetagger.preprocessing import DEFAULT_SIZE, MAX_JPEG_SCANS, decode_image, prepare_upload
+from imagetagger.modelspec import SERVING_INPUT_SIZE
+from imagetagger.preprocessing import MAX_JPEG_SCANS, decode_image, prepare_upload
 
 PEAK_MEMORY_LIMIT_MB = 512
 SCAN_BOMB_ANSWER_S = 5.0
@@ -101,7 +102,7 @@ def test_scans_are_counted_from_markers_not_from_bytes_that_look_like_them():
 def test_a_progressive_jpeg_just_under_the_scan_limit_is_tagged():
     data = builders.scan_bomb_jpeg(0)  # the base image plus one repeated scan: 11 scans
     assert read_structure(data, MAX_JPEG_SCANS).scans == 11
-    assert prepare_upload(data).shape == (DEFAULT_SIZE, DEFAULT_SIZE, 3)
+    assert prepare_upload(data).shape == (SERVING_INPUT_SIZE, SERVING_INPUT_SIZE, 3)
 
 
 def test_a_progressive_jpeg_whose_coefficients_exceed_the_budget_is_refused_unread():
@@ -123,7 +124,7 @@ def test_images_too_small_to_tag_are_refused_with_the_minimum(size):
 def test_the_smallest_taggable_image_is_tagged_and_training_may_decode_smaller_ones():
     buffer = io.BytesIO()
     Image.new("RGB", (80, 80), "white").save(buffer, "PNG")
-    assert prepare_upload(buffer.getvalue()).shape == (DEFAULT_SIZE, DEFAULT_SIZE, 3)
+    assert prepare_upload(buffer.getvalue()).shape == (SERVING_INPUT_SIZE, SERVING_INPUT_SIZE, 3)
     small = io.BytesIO()
     Image.new("RGB", (40, 30), "white").save(small, "PNG")
     assert decode_image(small.getvalue()).size == (40, 30)  # a small COCO photo is still a training example

@@ -13,8 +13,8 @@ onnx = pytest.importorskip("onnx")
 ort = pytest.importorskip("onnxruntime")
 from onnx import TensorProto, helper, numpy_helper  # noqa: E402
 
-from imagetagger.modelspec import load_model_spec  # noqa: E402
-from imagetagger.preprocessing import DEFAULT_SIZE, prepare_bytes  # noqa: E402
+from imagetagger.modelspec import SERVING_INPUT_SIZE, load_model_spec  # noqa: E402
+from imagetagger.preprocessing import prepare_bytes  # noqa: E402
 from imagetagger.tags import instances_by_class, tags_from_probabilities  # noqa: E402
 from imagetagger_endpoint.backends import merge_chunks  # noqa: E402
 from imagetagger_endpoint.tiny_model import write_tiny_model  # noqa: E402
@@ -186,7 +186,7 @@ needs_default = pytest.mark.skipif(not (DEFAULT / "seen_images.json").is_file(),
 
 @needs_default
 def test_the_lambda_prepares_at_the_served_models_size():
-    assert load_model_spec(DEFAULT).size == DEFAULT_SIZE == graph.SIZE
+    assert load_model_spec(DEFAULT).size == SERVING_INPUT_SIZE == graph.SIZE
 
 
 @needs_default
@@ -205,7 +205,7 @@ def test_the_committed_model_lists_what_each_part_saw_and_its_sources():
 @needs_default
 def test_the_committed_model_answers_each_image_alike_in_any_batch():
     files = sorted((ROOT / "data" / "coco-clean" / "clean").glob("*.jpg"))[:3]
-    batch = np.stack([prepare_bytes(f.read_bytes(), DEFAULT_SIZE) for f in files])
+    batch = np.stack([prepare_bytes(f.read_bytes(), SERVING_INPUT_SIZE) for f in files])
     s = ort.InferenceSession(str(DEFAULT / "model.onnx"), providers=["CPUExecutionProvider"])
     together = s.run(["probabilities", "detections"], {"image": batch})
     for i in (0, 2):

@@ -21,7 +21,8 @@ from PIL import Image
 
 from imagetagger.errors import InvalidImageError
 from imagetagger.jpeg_structure import read_structure
-from imagetagger.preprocessing import DEFAULT_SIZE, decode_image, prepare
+from imagetagger.modelspec import SERVING_INPUT_SIZE
+from imagetagger.preprocessing import decode_image, prepare
 
 LONG_RUN_EXAMPLES = os.environ.get("IMAGETAGGER_FUZZ_EXAMPLES")
 fuzz_settings = settings(
@@ -43,7 +44,7 @@ def assert_decodes_or_refuses(data: bytes) -> None:
         return
     assert image.mode == "RGB" and image.width >= 1 and image.height >= 1
     pixels = prepare(image)
-    assert pixels.dtype == np.uint8 and pixels.shape == (DEFAULT_SIZE, DEFAULT_SIZE, 3)
+    assert pixels.dtype == np.uint8 and pixels.shape == (SERVING_INPUT_SIZE, SERVING_INPUT_SIZE, 3)
 
 
 @fuzz_settings
@@ -93,7 +94,7 @@ def test_every_encodable_image_is_accepted(mode: str, fmt: str, width: int, heig
         return  # this format cannot store this mode: nothing a user could upload
     # THEN it decodes and becomes a model input
     pixels = prepare(decode_image(buffer.getvalue()))
-    assert pixels.shape == (DEFAULT_SIZE, DEFAULT_SIZE, 3)
+    assert pixels.shape == (SERVING_INPUT_SIZE, SERVING_INPUT_SIZE, 3)
 
 
 JPEG_SEEDS = [seed for seed in SEEDS if seed[:2] == b"\xff\xd8"]

@@ -17,10 +17,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from imagetagger.errors import InvalidRequestError
+from imagetagger.media import ACCEPTED_MEDIA_TYPES
 from imagetagger.models import IMAGE_ID_PATTERN
 from imagetagger.pagination import decode_token, fixed, matching
 from imagetagger.processing import MalformedEventError, UploadedObject, objects_from_message
-from imagetagger.uploads import ALLOWED_CONTENT_TYPES, clean_filename, normalise_content_type
+from imagetagger.uploads import clean_filename, normalise_content_type
 
 LONG_RUN_EXAMPLES = os.environ.get("IMAGETAGGER_FUZZ_EXAMPLES")
 fuzz_settings = settings(
@@ -99,4 +100,4 @@ def test_filenames_become_a_plain_display_name_or_a_400(filename: str):
 @given(st.text(max_size=60))
 def test_content_types_normalise_to_an_allowed_type_or_a_400(content_type: str):
     with contextlib.suppress(InvalidRequestError):
-        assert normalise_content_type(content_type) in ALLOWED_CONTENT_TYPES
+        assert normalise_content_type(content_type) in ACCEPTED_MEDIA_TYPES

@@ -14,7 +14,8 @@ from corpus.manifest import BY_NAME, CASES, TAG_NOW_MAX_BYTES, Case
 
 from imagetagger.endpoint import EndpointClient
 from imagetagger.errors import ImageTaggerError, InvalidImageError
-from imagetagger.preprocessing import DEFAULT_SIZE, decode_image, prepare_upload
+from imagetagger.modelspec import SERVING_INPUT_SIZE
+from imagetagger.preprocessing import decode_image, prepare_upload
 from imagetagger.quicktag import tag_image_bytes
 
 
@@ -49,7 +50,7 @@ def test_decode_and_prepare_accept_or_refuse_with_the_reason(case: Case):
     data = case.data()
     if case.tagged:
         pixels = prepare_upload(data)
-        assert pixels.dtype == np.uint8 and pixels.shape == (DEFAULT_SIZE, DEFAULT_SIZE, 3)
+        assert pixels.dtype == np.uint8 and pixels.shape == (SERVING_INPUT_SIZE, SERVING_INPUT_SIZE, 3)
     else:
         with pytest.raises(InvalidImageError, match=case.reason):
             prepare_upload(data)

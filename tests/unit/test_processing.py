@@ -9,7 +9,7 @@ from PIL import Image
 
 from imagetagger.endpoint import Prediction
 from imagetagger.errors import InvalidImageError, ModelEndpointError
-from imagetagger.preprocessing import DEFAULT_SIZE
+from imagetagger.modelspec import SERVING_INPUT_SIZE
 from imagetagger.processing import ImageProcessor, MalformedEventError, UploadedObject, objects_from_message
 from imagetagger.settings import Settings
 
@@ -80,7 +80,7 @@ def test_tags_a_photo():
     outcome, _, repo, endpoint = _run(_jpeg())
     assert outcome["status"] == "TAGGED"
     assert repo.tagged[0][1][0]["name"] == "car"
-    assert endpoint.batches[0].shape == (1, DEFAULT_SIZE, DEFAULT_SIZE, 3)
+    assert endpoint.batches[0].shape == (1, SERVING_INPUT_SIZE, SERVING_INPUT_SIZE, 3)
 
 
 def test_oversized_object_fails_without_being_read():
@@ -189,7 +189,7 @@ def test_a_batch_is_read_with_one_batch_get_and_tagged_with_one_endpoint_call():
     _warm(processor, endpoint)
     prepared = processor.prepare_batch(uploads)
     assert repo.tagged == [] and repo.batch_reads == 2  # one per batch; the batch stage writes nothing
-    assert [batch.shape for batch in endpoint.batches] == [(10, DEFAULT_SIZE, DEFAULT_SIZE, 3)]
+    assert [batch.shape for batch in endpoint.batches] == [(10, SERVING_INPUT_SIZE, SERVING_INPUT_SIZE, 3)]
     statuses = [processor.process(vars(upload), 1, prepared=prepared[upload])["status"] for upload in uploads]
     assert statuses == ["TAGGED"] * 10 and len(repo.tagged) == 10 and len(endpoint.batches) == 1
 

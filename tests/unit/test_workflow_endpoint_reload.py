@@ -10,7 +10,7 @@ import requests
 
 pytest.importorskip("onnx")
 
-from imagetagger.preprocessing import DEFAULT_SIZE
+from imagetagger.modelspec import SERVING_INPUT_SIZE
 from imagetagger_endpoint.reload import ForbiddenError, reload_model  # noqa: E402
 from imagetagger_endpoint.server import start_endpoint  # noqa: E402
 from imagetagger_endpoint.tiny_model import write_tiny_model  # noqa: E402
@@ -32,7 +32,7 @@ def endpoint(tmp_path):
 
 def _invoke(url: str) -> tuple[int, str]:
     buffer = io.BytesIO()
-    np.save(buffer, np.full((1, DEFAULT_SIZE, DEFAULT_SIZE, 3), 128, np.uint8))
+    np.save(buffer, np.full((1, SERVING_INPUT_SIZE, SERVING_INPUT_SIZE, 3), 128, np.uint8))
     response = requests.post(
         f"{url}/invocations", data=buffer.getvalue(), headers={"Content-Type": "application/x-npy"}, timeout=30
     )

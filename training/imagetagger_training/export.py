@@ -50,7 +50,8 @@ def export_onnx(checkpoint: dict[str, Any], path: Path, size: int = CLASSIFIER_S
     )
 
 
-def model_spec(checkpoint: dict[str, Any], onnx_path: Path) -> dict[str, Any]:
+def model_spec(checkpoint: dict[str, Any], onnx_path: Path, size: int) -> dict[str, Any]:
+    """model.json's content; `size` is the input the ONNX graph was exported for (ModelSpec.size reads it)."""
     args = checkpoint["args"]
     digest = hashlib.sha256(onnx_path.read_bytes()).hexdigest()[:8]
     created = datetime.now(UTC)
@@ -58,7 +59,7 @@ def model_spec(checkpoint: dict[str, Any], onnx_path: Path) -> dict[str, Any]:
         "model_version": f"{args['backbone']}-{created:%Y%m%d}-{digest}",
         "backbone": args["backbone"],
         "preprocessing": {
-            "size": CLASSIFIER_SIZE,
+            "size": size,
             "mean": checkpoint["normalisation"]["mean"],
             "std": checkpoint["normalisation"]["std"],
         },
@@ -74,7 +75,7 @@ def model_spec(checkpoint: dict[str, Any], onnx_path: Path) -> dict[str, Any]:
 
 
 def model_card(spec: dict[str, Any], checkpoint: dict[str, Any]) -> str:
-    args = checkpoint["args"]
+    args, size = checkpoint["args"], spec["preprocessing"]["size"]
     lines = [
         f"# Model card: {spec['model_version']}",
         "",
@@ -86,7 +87,7 @@ def model_card(spec: dict[str, Any], checkpoint: dict[str, Any]) -> str:
         f"- Calibration temperature {spec['temperature']:.3f}; "
         f"{THRESHOLD_TEXT[checkpoint.get('threshold_policy', 'per-class')]} on held-out predictions of the training "
         "data (never on the evaluation split).",
-        "- Input: uint8 RGB [N, 224, 224, 3] from `imagetagger.preprocessing.prepare` (whole image squashed); "
+        f"- Input: uint8 RGB [N, {size}, {size}, 3] from `imagetagger.preprocessing.prepare` (whole image squashed); "
         "normalisation is inside the ONNX graph.",
         "",
     ]
@@ -94,7 +95,9 @@ def model_card(spec: dict[str, Any], checkpoint: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def export_model(checkpoint: str | Path | dict[str, Any], out_dir: str | Path) -> dict[str, Any]:
+def export_model(
+    checkpoint: str | Path | dict[str, Any], out_dir: str | Path, size: int = CLASSIFIER_SIZE
+) -> dict[str, Any]:
     """Write the full artifact for a checkpoint (path or loaded dict) into out_dir; returns model.json's content."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -105,8 +108,8 @@ def export_model(checkpoint: str | Path | dict[str, Any], out_dir: str | Path) -
             shutil.copyfile(source, out / "checkpoint.pt")
     else:
         torch.save(checkpoint, out / "checkpoint.pt")
-    export_onnx(checkpoint, out / "model.onnx")
-    spec = model_spec(checkpoint, out / "model.onnx")
+    export_onnx(checkpoint, out / "model.onnx", size)
+    spec = model_spec(checkpoint, out / "model.onnx", size)
     (out / "model.json").write_text(json.dumps(spec, indent=1) + "\n")
     (out / "model_card.md").write_text(model_card(spec, checkpoint))
     return spec

@@ -14,7 +14,7 @@ from torchvision.transforms import v2
 
 from imagetagger.preprocessing import decode_image, prepare
 
-# The lite0 classifier's input (models/classifier-lite0). The served model's input is preprocessing.DEFAULT_SIZE.
+# The lite0 classifier's input (models/classifier-lite0). The served model's input is modelspec.SERVING_INPUT_SIZE.
 CLASSIFIER_SIZE = 224
 
 

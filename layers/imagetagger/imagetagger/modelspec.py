@@ -7,6 +7,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+# The served model's input: models/default/model.json's "preprocessing.size" (300, the fused detector's input). The
+# processing Lambda, which has no model.json, prepares uploads at it; the endpoint squashes a batch of another size to
+# its own spec.size. tests/unit/test_fused_model.py checks the committed model.json agrees.
+SERVING_INPUT_SIZE = 300
+
 
 @dataclass(frozen=True)
 class Label:
@@ -20,7 +25,7 @@ class Label:
 class ModelSpec:
     model_version: str
     backbone: str
-    size: int
+    size: int  # the square input the ONNX graph takes (uint8 [N, size, size, 3])
     mean: tuple[float, ...]
     std: tuple[float, ...]
     labels: tuple[Label, ...]

@@ -16,12 +16,9 @@ from PIL import Image, UnidentifiedImageError
 
 from imagetagger.errors import InvalidImageError
 from imagetagger.jpeg_structure import read_structure
+from imagetagger.media import ACCEPTED_FORMATS
+from imagetagger.modelspec import SERVING_INPUT_SIZE
 
-# The served model's input size: the Lambda prepares uploads at it. It must equal models/default/model.json's
-# "preprocessing.size" (300, the detector's input; tests/unit/test_fused_model.py checks they agree).
-DEFAULT_SIZE = 300
-# Formats Pillow may open. Everything else (SVG, PDF, HTML, ...) is rejected before decoding.
-ACCEPTED_FORMATS = frozenset({"JPEG", "PNG", "WEBP", "GIF", "BMP", "TIFF"})
 # Decompression-bomb guard: 50 megapixels is far above any phone camera's output.
 MAX_PIXELS = 50_000_000
 # What a decoder may hold at once: 50 megapixels at Pillow's 4 bytes a pixel (RGB is stored as RGBX), and the
@@ -69,7 +66,8 @@ def decode_image(
             coefficient_bytes = 0
             if image.format == "JPEG":
                 coefficient_bytes = _check_jpeg(data)
-                image.draft("RGB", (DEFAULT_SIZE * 2, DEFAULT_SIZE * 2))  # decode near the target size (DCT scaling)
+                # decode near the target size (DCT scaling)
+                image.draft("RGB", (SERVING_INPUT_SIZE * 2, SERVING_INPUT_SIZE * 2))
             if max(coefficient_bytes, _storage_bytes(image)) > LARGE_DECODE_BYTES:
                 return _LARGE_DECODER.submit(_load_to_rgb, image, budget_s).result()
             return _load_to_rgb(image, budget_s)
@@ -201,7 +199,7 @@ def _to_rgb(image: Image.Image) -> Image.Image:
     return image.convert("RGB")
 
 
-def prepare(image: Image.Image, size: int = DEFAULT_SIZE) -> np.ndarray:
+def prepare(image: Image.Image, size: int = SERVING_INPUT_SIZE) -> np.ndarray:
     """Squash an RGB image to `size`x`size`; returns uint8 [size, size, 3], the model's input layout."""
     if image.mode != "RGB":
         image = _to_rgb(image)
@@ -209,12 +207,12 @@ def prepare(image: Image.Image, size: int = DEFAULT_SIZE) -> np.ndarray:
     return np.asarray(resized, dtype=np.uint8)
 
 
-def prepare_bytes(data: bytes, size: int = DEFAULT_SIZE) -> np.ndarray:
+def prepare_bytes(data: bytes, size: int = SERVING_INPUT_SIZE) -> np.ndarray:
     """decode_image + prepare: untrusted bytes to one model input."""
     return prepare(decode_image(data), size)
 
 
-def prepare_upload(data: bytes, size: int = DEFAULT_SIZE) -> np.ndarray:
+def prepare_upload(data: bytes, size: int = SERVING_INPUT_SIZE) -> np.ndarray:
     """A user's photo to one model input, refusing (InvalidImageError) what cannot be tagged: POST /tag and uploads.
 
     The limits above bound decoding to a few seconds; a file that still costs more than DECODE_BUDGET_S is refused

@@ -30,7 +30,8 @@ from botocore.exceptions import ClientError
 from imagetagger.endpoint import EndpointClient, Prediction, call_budget_s, images_per_call
 from imagetagger.errors import ImageTaggerError, InvalidImageError, ModelEndpointError, OutOfTimeError
 from imagetagger.models import parse_upload_key
-from imagetagger.preprocessing import DEFAULT_SIZE, prepare_upload
+from imagetagger.modelspec import SERVING_INPUT_SIZE
+from imagetagger.preprocessing import prepare_upload
 from imagetagger.settings import Settings
 from imagetagger.storage import ImageRepository
 
@@ -279,7 +280,7 @@ class ImageProcessor:
         data = response["Body"].read(limit + 1)
         if len(data) > limit:
             raise InvalidImageError(f"the file is larger than {limit} bytes")
-        return prepare_upload(data, DEFAULT_SIZE)  # bounded work and a decode budget of its own (not the model's)
+        return prepare_upload(data, SERVING_INPUT_SIZE)  # bounded work and a decode budget of its own (not the model's)
 
     def _fail(self, user_id: str, image_id: str, message: str, reason: str, retriable: bool = False) -> dict[str, str]:
         metrics.add_metric(name=f"ImagesFailed_{reason}", unit=MetricUnit.Count, value=1)

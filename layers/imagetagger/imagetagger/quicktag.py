@@ -13,7 +13,9 @@ from PIL import Image
 
 from imagetagger.endpoint import EndpointClient, Prediction
 from imagetagger.errors import InvalidImageError, PayloadTooLargeError, UnsupportedMediaTypeError
-from imagetagger.preprocessing import DEFAULT_SIZE, decode_image, prepare_upload
+from imagetagger.media import parse_media_type
+from imagetagger.modelspec import SERVING_INPUT_SIZE
+from imagetagger.preprocessing import decode_image, prepare_upload
 
 _EXIF_ORIENTATION = 0x0112
 # Files above this are downscaled before POST /tag; below it they are sent as they are (no quality lost).
@@ -23,12 +25,12 @@ QUICK_TAG_MAX_EDGE = 1024
 
 
 def tag_image_bytes(data: bytes, content_type: str, *, endpoint: EndpointClient, max_bytes: int) -> Prediction:
-    media_type = content_type.split(";", 1)[0].strip().lower()
+    media_type = parse_media_type(content_type)
     if not media_type.startswith("image/"):
         raise UnsupportedMediaTypeError(f"send the image bytes with an image/* Content-Type, not {content_type!r}")
     if len(data) > max_bytes:
         raise PayloadTooLargeError(f"the image is {len(data)} bytes; at most {max_bytes} bytes are accepted here")
-    pixels = prepare_upload(data, DEFAULT_SIZE)  # InvalidImageError -> 400 with the reason
+    pixels = prepare_upload(data, SERVING_INPUT_SIZE)  # InvalidImageError -> 400 with the reason
     return endpoint.predict(pixels[np.newaxis])[0]
 
 

@@ -13,13 +13,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from imagetagger.errors import InvalidRequestError, PayloadTooLargeError
+from imagetagger.media import ACCEPTED_MEDIA_TYPES, MEDIA_TYPE_ALIASES, parse_media_type
 from imagetagger.models import ImageRecord, ImageStatus, new_image_id, upload_key
 from imagetagger.settings import Settings
 from imagetagger.storage import ImageRepository
 
-# The formats imagetagger.preprocessing decodes (its ACCEPTED_FORMATS), by MIME type.
-ALLOWED_CONTENT_TYPES = frozenset({"image/jpeg", "image/png", "image/webp", "image/gif", "image/bmp", "image/tiff"})
-_CONTENT_TYPE_ALIASES = {"image/jpg": "image/jpeg", "image/pjpeg": "image/jpeg", "image/x-ms-bmp": "image/bmp"}
 MAX_FILENAME_CHARS = 255
 
 
@@ -33,10 +31,10 @@ class UploadTicket:
 
 def normalise_content_type(content_type: str) -> str:
     """`image/JPEG; charset=x` -> `image/jpeg`; raises InvalidRequestError for types we cannot tag."""
-    media_type = content_type.split(";", 1)[0].strip().lower()
-    media_type = _CONTENT_TYPE_ALIASES.get(media_type, media_type)
-    if media_type not in ALLOWED_CONTENT_TYPES:
-        allowed = ", ".join(sorted(ALLOWED_CONTENT_TYPES))
+    media_type = parse_media_type(content_type)
+    media_type = MEDIA_TYPE_ALIASES.get(media_type, media_type)
+    if media_type not in ACCEPTED_MEDIA_TYPES:
+        allowed = ", ".join(sorted(ACCEPTED_MEDIA_TYPES))
         raise InvalidRequestError(f"content type {content_type!r} is not supported; use one of {allowed}")
     return media_type
 
