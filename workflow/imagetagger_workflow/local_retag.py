@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from boto3.dynamodb.conditions import Attr
-
 from imagetagger.endpoint import EndpointClient
-from imagetagger.models import ImageStatus, upload_key
+from imagetagger.models import upload_key
 from imagetagger.processing import ImageProcessor
+from imagetagger.scans import tagged_by_another_model
 from imagetagger.settings import Settings
 from imagetagger.storage import ImageRepository
 from imagetagger_workflow.bulk import retag_object
@@ -31,24 +30,9 @@ def retag_stale_images(target: LocalTarget, user_id: str | None = None) -> dict[
     processor = ImageProcessor(settings, target.client("s3"), repo, EndpointClient(settings.endpoint_name, runtime))
     serving = target.serving_version()
     summary: dict[str, Any] = {"serving_version": serving, "retagged": 0, "skipped": 0, "failed": 0}
-    for item in _stale(target, serving, user_id):
-        obj = {"bucket": target.bucket, "key": upload_key(item["user_id"], item["image_id"]), "etag": "", "size": 0}
+    for owner, image_id in tagged_by_another_model(target.images, serving, user_id):
+        obj = {"bucket": target.bucket, "key": upload_key(owner, image_id), "etag": "", "size": 0}
         result = retag_object(processor, repo, obj, serving)
         outcome = {"TAGGED": "retagged", "SKIPPED": "skipped"}.get(result["status"], "failed")
         summary[outcome] += 1
     return summary
-
-
-def _stale(target: LocalTarget, serving: str, user_id: str | None) -> Any:
-    condition = Attr("status").is_in([ImageStatus.TAGGED.value, ImageStatus.FAILED.value]) & Attr("model_version").ne(
-        serving
-    )
-    if user_id:
-        condition = condition & Attr("user_id").eq(user_id)
-    scan: dict[str, Any] = {"FilterExpression": condition, "ProjectionExpression": "user_id, image_id"}
-    while True:
-        response = target.images.scan(**scan)
-        yield from response.get("Items", [])
-        if "LastEvaluatedKey" not in response:
-            return
-        scan["ExclusiveStartKey"] = response["LastEvaluatedKey"]

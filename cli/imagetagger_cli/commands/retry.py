@@ -22,7 +22,6 @@ from urllib.parse import unquote_plus
 RECEIVE_BATCH = 10
 # Long enough to copy one batch; a message whose copy failed reappears in the dead-letter queue by itself.
 MOVE_VISIBILITY_S = 60
-RETRIABLE_MARK = "retry later"  # imagetagger.models.RETRIABLE_MARK, without importing the layer at start-up
 
 
 @dataclass
@@ -78,31 +77,19 @@ def redrive(sqs: Any, dead_letter_queue_url: str, queue_url: str, limit: int) ->
 
 def requeue_failed(images: Any, s3: Any, sqs: Any, bucket: str, queue_url: str, limit: int) -> RedriveResult:
     """Send a fresh S3 notification for each image FAILED with a retriable reason whose upload still exists."""
-    from boto3.dynamodb.conditions import Attr
-
     from imagetagger.requeue import requeue_upload
+    from imagetagger.scans import retriable_failures
 
     result = RedriveResult()
-    # `retriable` is on every failure recorded since the flag exists; older records only said so in `error`.
-    retriable = Attr("retriable").eq(True) | (Attr("retriable").not_exists() & Attr("error").contains(RETRIABLE_MARK))
-    scan: dict[str, Any] = {
-        "FilterExpression": Attr("status").eq("FAILED") & retriable,
-        "ProjectionExpression": "user_id, image_id",
-    }
-    while result.requeued < limit:
-        page = images.scan(**scan)
-        for item in page.get("Items", []):
-            # The same re-queueing as POST /images/{image_id}/retry, minus the PENDING mark: the worker sets the
-            # outcome, and the user still sees why it failed until then.
-            if not requeue_upload(s3, sqs, bucket, queue_url, item["user_id"], item["image_id"]):
-                continue  # the object is gone (deleted meanwhile): nothing to tag
-            result.requeued += 1
-            result.image_ids.append(item["image_id"])
-            if result.requeued >= limit:
-                break
-        if "LastEvaluatedKey" not in page:
+    for user_id, image_id in retriable_failures(images):
+        if result.requeued >= limit:
             break
-        scan["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        # The same re-queueing as POST /images/{image_id}/retry, minus the PENDING mark: the worker sets the
+        # outcome, and the user still sees why it failed until then.
+        if not requeue_upload(s3, sqs, bucket, queue_url, user_id, image_id):
+            continue  # the object is gone (deleted meanwhile): nothing to tag
+        result.requeued += 1
+        result.image_ids.append(image_id)
     return result
 
 
