@@ -6,21 +6,13 @@ from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from imagetagger.api import corrections, images, meta, model_versions, tagging
-from imagetagger.api.app import build_resolver
+from imagetagger.api.app import API_ROUTERS, build_resolver
 from imagetagger.settings import parse_origins
 
 logger = Logger()
 tracer = Tracer()
 metrics = Metrics()
-app = build_resolver(
-    images.router,
-    tagging.router,
-    meta.router,
-    corrections.router,
-    model_versions.router,
-    allowed_origins=parse_origins(os.environ.get("ALLOWED_ORIGINS", "")),
-)
+app = build_resolver(*API_ROUTERS, allowed_origins=parse_origins(os.environ.get("ALLOWED_ORIGINS", "")))
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)

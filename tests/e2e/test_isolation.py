@@ -28,7 +28,7 @@ def new_user(prefix: str) -> str:
 
 
 def routes() -> list[tuple[str, str]]:
-    document = json.loads((ROOT / "docs" / "openapi.json").read_text())
+    document = json.loads((ROOT / "layers/imagetagger/imagetagger/api/openapi.json").read_text())
     return sorted((m.upper(), p.replace("{image_id}", SOME_ID)) for p, ops in document["paths"].items() for m in ops)
 
 

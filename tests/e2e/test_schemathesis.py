@@ -1,4 +1,5 @@
-"""Property-based requests generated from docs/openapi.json against the local API (schemathesis, bounded).
+"""Property-based requests generated from the OpenAPI document (imagetagger/api/openapi.json) against the local API
+(schemathesis, bounded).
 
 Every generated request, valid or not, must get an answer that is not a 5xx and, when 2xx, matches the documented
 response schema. The budget is small for `make test`; a longer run:
@@ -19,7 +20,8 @@ from schemathesis.specs.openapi.checks import response_schema_conformance
 
 pytestmark = pytest.mark.e2e
 
-schema = schemathesis.openapi.from_path(Path(__file__).resolve().parents[2] / "docs" / "openapi.json")
+OPENAPI = Path(__file__).resolve().parents[2] / "layers" / "imagetagger" / "imagetagger" / "api" / "openapi.json"
+schema = schemathesis.openapi.from_path(OPENAPI)
 EXAMPLES = int(os.environ.get("IMAGETAGGER_SCHEMATHESIS_EXAMPLES", "15"))
 
 

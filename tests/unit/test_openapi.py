@@ -1,4 +1,5 @@
-"""docs/openapi.json is generated from the routers; this fails when the committed copy is stale."""
+"""imagetagger/api/openapi.json (package data, served at GET /openapi.json) is generated from the routers; this fails
+when the committed copy is stale."""
 
 from imagetagger.api.app import OPENAPI_PATH, openapi_document, openapi_is_current
 

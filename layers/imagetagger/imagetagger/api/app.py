@@ -1,4 +1,5 @@
-"""Building the Powertools resolvers, the one domain-error -> HTTP mapping, and the OpenAPI document."""
+"""Building the Powertools resolvers, the one domain-error -> HTTP mapping, which function serves which routers, and
+the OpenAPI document (shipped as package data, api/openapi.json, which GET /openapi.json serves as it is)."""
 
 from __future__ import annotations
 
@@ -21,15 +22,17 @@ from imagetagger.errors import ImageTaggerError
 logger = Logger(child=True)
 
 API_TITLE = "imagetagger"
-OPENAPI_PATH = Path(__file__).resolve().parents[4] / "docs" / "openapi.json"
-ALL_ROUTERS: tuple[Router, ...] = (
-    uploads.router,
+OPENAPI_PATH = Path(__file__).resolve().with_name(meta.OPENAPI_FILE)
+# The routers each HTTP function serves (template.yaml routes their paths to it): the one list of them.
+PRESIGN_ROUTERS: tuple[Router, ...] = (uploads.router,)
+API_ROUTERS: tuple[Router, ...] = (
     images.router,
     tagging.router,
     meta.router,
     corrections.router,
     model_versions.router,
 )
+ALL_ROUTERS: tuple[Router, ...] = PRESIGN_ROUTERS + API_ROUTERS
 
 
 def build_resolver(*routers: Router, allowed_origins: tuple[str, ...] = ()) -> APIGatewayHttpResolver:
@@ -75,7 +78,7 @@ def build_resolver(*routers: Router, allowed_origins: tuple[str, ...] = ()) -> A
 
 @functools.cache
 def openapi_document() -> dict[str, Any]:
-    """The OpenAPI document of every route (both functions), as served at GET /openapi.json and kept in docs/."""
+    """The OpenAPI document of every route (both functions), as committed in api/openapi.json."""
     resolver = build_resolver(*ALL_ROUTERS)
     schema = resolver.get_openapi_json_schema(
         title=API_TITLE,
