@@ -112,3 +112,50 @@ def test_moto_routes_requests_with_the_cached_module_list():
     from moto import backends
 
     assert "sqs" in backends.list_of_moto_modules() and "dynamodb" in backends.list_of_moto_modules()
+
+
+# ------------------------------------------------------------------- the patches still hook into moto as it is now
+# moto's internals are not an API: these fail when an upgrade moves what the patches replace, instead of the local
+# stack silently losing its speed-ups (or, worse, its rollback).
+
+
+def test_moto_still_backs_up_transaction_tables_through_the_patched_copy(dynamodb, monkeypatch):
+    from moto.dynamodb import models
+    from moto.dynamodb.models.table import Table
+
+    assert isinstance(models.copy, moto_speedups._TableCopySkippingCopy), "moto.dynamodb.models no longer uses `copy`"
+    skipped = []
+    original = moto_speedups._TableCopySkippingCopy.deepcopy
+
+    def counting(self, value, memo=None):
+        copied = original(self, value, memo)
+        if isinstance(value, Table):
+            skipped.append(copied is value)
+        return copied
+
+    monkeypatch.setattr(moto_speedups._TableCopySkippingCopy, "deepcopy", counting)
+    tag_images(dynamodb, "a")
+    # moto backed up both tables the transaction touched, and neither was deep-copied
+    assert skipped == [True, True], "moto's TransactWriteItems no longer deep-copies tables through models.copy"
+
+
+def test_the_replaced_sqs_and_routing_functions_are_the_ones_moto_calls(monkeypatch):
+    moto_speedups.install()
+    from moto import backends
+    from moto.sqs import models
+
+    assert models.SQSBackend.is_message_valid_based_on_retention_period.__module__ == moto_speedups.__name__
+    assert hasattr(backends.list_of_moto_modules, "cache_info"), "moto.backends.list_of_moto_modules is gone"
+    calls = []
+    patched = models.SQSBackend.is_message_valid_based_on_retention_period
+    monkeypatch.setattr(
+        models.SQSBackend,
+        "is_message_valid_based_on_retention_period",
+        lambda self, queue_name, message: calls.append(queue_name) or patched(self, queue_name, message),
+    )
+    with mock_aws():
+        sqs = boto3.client("sqs", region_name="us-east-1")
+        url = sqs.create_queue(QueueName="q")["QueueUrl"]
+        sqs.send_message(QueueUrl=url, MessageBody="m")
+        assert sqs.receive_message(QueueUrl=url)["Messages"]
+    assert calls == ["q"], "moto's ReceiveMessage no longer checks retention through the replaced method"
