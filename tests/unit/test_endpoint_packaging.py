@@ -55,6 +55,9 @@ assert imagetagger_endpoint.__file__.startswith({str(extracted)!r}), imagetagger
 model = inference.model_fn({str(extracted)!r})
 body = open({str(SAMPLE_JPEG)!r}, "rb").read()
 answer, content_type = inference.output_fn(inference.predict_fn(inference.input_fn(body, "image/jpeg"), model), "*/*")
+outside = [n for n, m in sys.modules.items() if n.split(".")[0] in ("imagetagger", "imagetagger_endpoint")
+           and not (getattr(m, "__file__", None) or "").startswith({str(extracted)!r})]
+assert not outside, f"modules loaded from outside the archive: {{outside}}"
 print(content_type, answer.decode())
 """
     # WHEN SageMaker's toolkit would call the four functions
