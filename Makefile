@@ -41,6 +41,7 @@ lint: $(DEV_STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/cfn-lint template.yaml
+	$(BIN)/lint-imports  # which package may import which, no import circle (pyproject.toml, docs/architecture.md)
 
 # Every function's handler is called app.py, so each is checked on its own (mypy wants unique module names).
 typecheck: $(DEV_STAMP)
@@ -81,7 +82,7 @@ PIP_AUDIT_PROBE := import importlib.metadata as m, urllib.request; \
 	urllib.request.urlopen(f"https://pypi.org/pypi/requests/{m.version(\"requests\")}/json", timeout=10)
 security: $(DEV_STAMP) $(CHECKOV)/.installed
 	$(BIN)/bandit -q -ll -r layers/imagetagger/imagetagger functions local/imagetagger_local cli/imagetagger_cli \
-		endpoint/imagetagger_endpoint -x endpoint/imagetagger_endpoint/bench
+		endpoint/imagetagger_endpoint
 	$(CHECKOV)/bin/checkov --quiet --compact --skip-download --framework cloudformation -f template.yaml
 	@if $(BIN)/python -c '$(PIP_AUDIT_PROBE)' 2>/dev/null; then \
 		$(BIN)/pip-audit --strict --skip-editable --progress-spinner off; \

@@ -292,7 +292,7 @@ def load_backend(
     if path is None:
         raise FileNotFoundError(
             f"backend {backend} needs {spec.filename} in {model_dir} or {cache_dir}; "
-            "make it with `python -m imagetagger_endpoint.optimize --model-dir ...`"
+            "make it with `python -m imagetagger_bench.optimize --model-dir ...`"
         )
     if spec.engine == "openvino":
         # The layers an int8 graph keeps in float (preamble, head) run in bf16 too: AMX has both.

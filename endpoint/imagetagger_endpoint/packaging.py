@@ -36,7 +36,9 @@ SERVING_MODULES = {
     ),
     "imagetagger_endpoint": ("__init__.py", "backends.py", "handler.py", "selection.py"),
 }
-DEFAULT_CODE_DIR = Path(__file__).resolve().parents[2] / "models" / "default" / "code"
+# SageMaker's entry point (code/inference.py) and its requirements: source kept next to the package, packed into every
+# model.tar.gz (a model folder holds the model only).
+DEFAULT_CODE_DIR = Path(__file__).resolve().parents[1] / "sagemaker_code"
 
 
 def archive_members(model_dir: Path, code_dir: Path = DEFAULT_CODE_DIR) -> dict[str, Path]:

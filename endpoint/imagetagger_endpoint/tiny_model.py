@@ -9,11 +9,20 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
+from imagetagger.coco import COCO_CATEGORIES
 from imagetagger.modelspec import SERVING_INPUT_SIZE
-from imagetagger_endpoint.reference_model import IMAGENET_MEAN, IMAGENET_STD, coco_labels
+
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+
+
+def coco_labels(threshold: float = 0.5) -> list[dict[str, Any]]:
+    """model.json's labels for COCO's vocabulary, every class at one threshold."""
+    return [{"name": c.name, "coco_id": c.coco_id, "parent": c.parent, "threshold": threshold} for c in COCO_CATEGORIES]
 
 
 def build_tiny_onnx(size: int = SERVING_INPUT_SIZE, classes: int = 80, seed: int = 0) -> bytes:

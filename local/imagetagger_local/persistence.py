@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from imagetagger.models import upload_key
+from imagetagger.records import upload_key
 from imagetagger_local.s3_events import object_created_event
 
 logger = logging.getLogger(__name__)

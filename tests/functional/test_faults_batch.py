@@ -8,7 +8,7 @@ from fault_endpoint import Answer, ScriptedEndpoint
 from handler_support import REGION, body_of, http_event, jpeg_bytes, sqs_event_from_queue
 
 from imagetagger import services
-from imagetagger.endpoint import MAX_ATTEMPTS
+from imagetagger.model_client import MAX_ATTEMPTS
 
 
 @pytest.fixture

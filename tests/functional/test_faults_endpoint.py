@@ -15,7 +15,7 @@ from fault_endpoint import Answer, ScriptedEndpoint
 from handler_support import REGION, body_of, http_event, jpeg_bytes
 
 from imagetagger import services
-from imagetagger.endpoint import MAX_ATTEMPTS
+from imagetagger.model_client import MAX_ATTEMPTS
 from imagetagger_cli.commands.retry import redrive, requeue_failed
 from imagetagger_local.config import free_port
 

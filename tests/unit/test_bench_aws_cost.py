@@ -1,6 +1,6 @@
 """The AWS cost model: batching changes what it should (endpoint time, Lambda time, reads), not the writes."""
 
-from imagetagger_endpoint.bench.aws_cost import DYNAMODB_PER_RRU, IMAGES, costs
+from imagetagger_bench.aws_cost import DYNAMODB_PER_RRU, IMAGES, costs
 
 
 def test_same_endpoint_speed_batching_saves_lambda_time_and_one_read_per_image():

@@ -1,6 +1,6 @@
 """The profile summary attributes py-spy's samples to the system's parts, most specific rule first."""
 
-from imagetagger_endpoint.bench.profile_parts import part_of, process_of, summarise
+from imagetagger_bench.profile_parts import part_of, process_of, summarise
 
 
 def test_a_stack_goes_to_the_most_specific_part():

@@ -9,8 +9,8 @@ import pytest
 from botocore.response import StreamingBody
 from botocore.stub import ANY, Stubber
 
-from imagetagger.endpoint import EndpointClient
 from imagetagger.errors import InvalidImageError, ModelEndpointError
+from imagetagger.model_client import EndpointClient
 
 
 @pytest.fixture

@@ -21,9 +21,7 @@ import numpy as np
 import pytest
 
 from imagetagger.modelspec import load_model_spec
-from imagetagger_endpoint import selection
-from imagetagger_endpoint.backends import BACKENDS, FP32_FILE, INT8_FILE, backend_available, load_backend
-from imagetagger_endpoint.optimize import (
+from imagetagger_bench.optimize import (
     MAX_MAP_LOSS,
     SAMPLE_DIR,
     accuracy_evidence,
@@ -35,6 +33,8 @@ from imagetagger_endpoint.optimize import (
     quantize_int8,
     val_set,
 )
+from imagetagger_endpoint import selection
+from imagetagger_endpoint.backends import BACKENDS, FP32_FILE, INT8_FILE, backend_available, load_backend
 
 MODEL_DIR = Path(__file__).resolve().parents[2] / "models" / "default"
 # Mean absolute difference of probabilities from fp32, per precision the backend computes in. (Single entries can
@@ -155,7 +155,7 @@ def test_onnx_graph_matches_the_torch_checkpoint():
     model_dir = next((d for d in (MODEL_DIR, CHECKPOINT_MODEL_DIR) if (d / "checkpoint.pt").is_file()), None)
     if model_dir is None or not (model_dir / "model.onnx").is_file():
         pytest.skip("no checkpoint.pt with its model.onnx")
-    from imagetagger_endpoint.bench.torch_backends import load_torch_backend
+    from imagetagger_bench.torch_backends import load_torch_backend
 
     images = load_images(sorted((SAMPLE_DIR / "val").glob("*.jpg"))[:24], load_model_spec(model_dir).size)
     fp32 = load_backend(model_dir, "ort-fp32").run(images)

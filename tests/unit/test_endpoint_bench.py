@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from imagetagger_endpoint.bench.run import best_backend
+from imagetagger_bench.run import best_backend
 
 
 def speeds(**img_per_s: float) -> dict:
@@ -26,7 +26,7 @@ def test_backends_outside_the_accuracy_budget_are_not_chosen():
 
 
 def test_the_reported_speedup_is_the_one_measured_in_alternating_rounds(monkeypatch):
-    from imagetagger_endpoint.bench import run
+    from imagetagger_bench import run
 
     measured = speeds(torch_fp32_eager=10.0, ov_int8=150.0)
     monkeypatch.setattr(run, "interleaved_speedup", lambda *_: {"speedup": 9.2, "round_ratios": [9.0, 9.2, 17.8]})
@@ -40,8 +40,8 @@ def test_the_reported_speedup_is_the_one_measured_in_alternating_rounds(monkeypa
 
 
 def test_the_report_names_the_cpu_class_it_was_measured_on(monkeypatch):
+    from imagetagger_bench import run
     from imagetagger_endpoint import selection
-    from imagetagger_endpoint.bench import run
 
     selection.cpu_class.cache_clear()
     try:

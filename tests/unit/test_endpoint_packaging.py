@@ -72,6 +72,6 @@ print(content_type, answer.decode())
 
 def test_inference_requirements_pin_what_the_runtime_pins():
     runtime = {line.split("==")[0]: line for line in (REPO / "requirements/runtime.txt").read_text().splitlines()}
-    packed = (REPO / "models/default/code/requirements.txt").read_text().split()
+    packed = (REPO / "endpoint/sagemaker_code/requirements.txt").read_text().split()
     assert packed, "code/requirements.txt lists the serving dependencies"
     assert all(runtime.get(line.split("==")[0]) == line for line in packed)

@@ -17,7 +17,7 @@ from imagetagger.modelspec import SERVING_INPUT_SIZE, load_model_spec
 ROOT = Path(__file__).resolve().parents[2]
 LAYER = ROOT / "layers" / "imagetagger" / "imagetagger"
 # The shipped Python code (tests, data and model artifacts are not).
-SHIPPED = ["layers", "functions", "endpoint", "training", "local", "cli", "workflow", "frontend/mobile"]
+SHIPPED = ["layers", "functions", "endpoint", "bench", "training", "local", "cli", "workflow", "frontend/mobile"]
 WEB = ROOT / "frontend" / "web"
 
 

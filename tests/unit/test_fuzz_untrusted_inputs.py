@@ -18,9 +18,9 @@ from hypothesis import strategies as st
 
 from imagetagger.errors import InvalidRequestError
 from imagetagger.media import ACCEPTED_MEDIA_TYPES
-from imagetagger.models import IMAGE_ID_PATTERN
 from imagetagger.pagination import decode_token, fixed, matching
 from imagetagger.processing import MalformedEventError, UploadedObject, objects_from_message
+from imagetagger.records import IMAGE_ID_PATTERN
 from imagetagger.uploads import clean_filename, normalise_content_type
 
 LONG_RUN_EXAMPLES = os.environ.get("IMAGETAGGER_FUZZ_EXAMPLES")

@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 from corpus.manifest import BY_NAME, CASES, TAG_NOW_MAX_BYTES, Case
 
-from imagetagger.endpoint import EndpointClient
 from imagetagger.errors import ImageTaggerError, InvalidImageError
+from imagetagger.model_client import EndpointClient
 from imagetagger.modelspec import SERVING_INPUT_SIZE
 from imagetagger.preprocessing import decode_image, prepare_upload
 from imagetagger.quicktag import tag_image_bytes

@@ -7,8 +7,8 @@ import time
 import pytest
 from PIL import Image
 
-from imagetagger.endpoint import Prediction
 from imagetagger.errors import InvalidImageError, ModelEndpointError
+from imagetagger.model_client import Prediction
 from imagetagger.modelspec import SERVING_INPUT_SIZE
 from imagetagger.processing import ImageProcessor, MalformedEventError, UploadedObject, objects_from_message
 from imagetagger.settings import Settings
@@ -280,7 +280,7 @@ def test_a_batch_larger_than_the_payload_limit_is_split(monkeypatch):
 
 
 def test_images_per_call_respects_the_payload_limit():
-    from imagetagger.endpoint import MAX_IMAGES_PER_CALL, MAX_PAYLOAD_BYTES, images_per_call
+    from imagetagger.model_client import MAX_IMAGES_PER_CALL, MAX_PAYLOAD_BYTES, images_per_call
 
     assert images_per_call(224 * 224 * 3) == 41  # 6 MB of 224 px images
     assert images_per_call(448 * 448 * 3) * 448 * 448 * 3 < MAX_PAYLOAD_BYTES

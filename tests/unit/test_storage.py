@@ -3,8 +3,8 @@
 import pytest
 
 from imagetagger.errors import InvalidRequestError, NotFoundError
-from imagetagger.models import ImageRecord, ImageStatus, new_image_id
 from imagetagger.pagination import encode_token
+from imagetagger.records import ImageRecord, ImageStatus, new_image_id
 
 
 def _pending(repo, user="alice", filename="photo.jpg"):

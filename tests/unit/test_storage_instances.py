@@ -5,7 +5,7 @@ from decimal import Decimal
 
 import pytest
 
-from imagetagger.models import ImageRecord, ImageStatus, new_image_id
+from imagetagger.records import ImageRecord, ImageStatus, new_image_id
 from imagetagger.tags import tag_from_dict
 
 ZEBRAS = {

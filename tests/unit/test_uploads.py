@@ -7,7 +7,7 @@ import boto3
 import pytest
 
 from imagetagger.errors import InvalidRequestError, PayloadTooLargeError
-from imagetagger.models import ImageStatus
+from imagetagger.records import ImageStatus
 from imagetagger.settings import Settings
 from imagetagger.uploads import clean_filename, create_upload, normalise_content_type
 

@@ -37,7 +37,7 @@ def test_scores_candidate_and_production_on_the_same_images_and_packs_the_candid
     serving = tmp_path / "serving" / "model.tar.gz"
     main([
         "--candidate", str(candidate), "--production", str(production), "--test", str(test_manifest),
-        "--out", str(out), "--serving-out", str(serving), "--serving-code", str(ROOT / "models" / "default" / "code"),
+        "--out", str(out), "--serving-out", str(serving), "--serving-code", str(ROOT / "endpoint" / "sagemaker_code"),
     ])  # fmt: skip
     comparison = json.loads(out.read_text())
     assert comparison["candidate"]["n_images"] == comparison["production"]["n_images"] == 6

@@ -168,7 +168,7 @@ def test_import_plan_skips_journal_entries_and_in_folder_duplicates(tmp_path):
 
 
 def test_a_promoted_model_is_what_the_stack_serves_after_a_restart(tmp_path):
-    from imagetagger_workflow.local_target import promoted_model_dir
+    from imagetagger_local.pipeline.target import promoted_model_dir
 
     assert promoted_model_dir(tmp_path) is None  # nothing promoted: the stack's default model
     model = tmp_path / "models" / "v2"

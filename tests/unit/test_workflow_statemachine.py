@@ -24,9 +24,9 @@ from moto.stepfunctions.parser.mocking.mock_config import (
     MockTestCase,
     StateMockedResponses,
 )
+from template_wiring import definition_substitutions
 
 from imagetagger_workflow.asl import STATEMACHINE_DIR, iter_states, placeholders, reachable, render
-from imagetagger_workflow.template_wiring import definition_substitutions
 
 TRAINING = STATEMACHINE_DIR / "training.asl.json"
 MOCKS = json.loads((STATEMACHINE_DIR / "mock_config.json").read_text())

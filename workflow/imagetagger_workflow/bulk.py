@@ -10,8 +10,8 @@ from __future__ import annotations
 from typing import Any
 
 from imagetagger.errors import NotFoundError
-from imagetagger.models import ImageStatus, parse_upload_key
 from imagetagger.processing import ImageProcessor
+from imagetagger.records import ImageStatus, parse_upload_key
 from imagetagger.storage import ImageRepository
 
 

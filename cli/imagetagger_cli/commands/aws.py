@@ -70,7 +70,7 @@ def _session(args: argparse.Namespace, bucket: str | None = None) -> Any:
 
 
 def _hyperparameters(pairs: list[str]) -> dict[str, str]:
-    from imagetagger_workflow.sagemaker_launch import TrainConfig
+    from imagetagger_cli.sagemaker_launch import TrainConfig
 
     values = dict(TrainConfig(role="", bucket="", train_s3_uri="").hyperparameters)  # the defaults
     for pair in pairs:
@@ -82,7 +82,7 @@ def _hyperparameters(pairs: list[str]) -> dict[str, str]:
 
 
 def run_train(args: argparse.Namespace) -> int:
-    from imagetagger_workflow.sagemaker_launch import TrainConfig, start_training
+    from imagetagger_cli.sagemaker_launch import TrainConfig, start_training
 
     if args.spot and args.max_wait < args.max_run:
         print("imagetagger aws train: --max-wait must be at least --max-run with spot training")
@@ -104,7 +104,7 @@ def run_train(args: argparse.Namespace) -> int:
 
 
 def run_deploy(args: argparse.Namespace) -> int:
-    from imagetagger_workflow.sagemaker_launch import DeployConfig, deploy
+    from imagetagger_cli.sagemaker_launch import DeployConfig, deploy
 
     if not 1 <= args.max_concurrency <= 200:
         print("imagetagger aws deploy: --max-concurrency must be between 1 and 200")

@@ -25,7 +25,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from imagetagger_endpoint.bench.run import DEFAULT_MODEL_DIR, run_benchmark
+    from imagetagger_bench.run import DEFAULT_MODEL_DIR, run_benchmark
 
     logging.basicConfig(level=logging.WARNING if args.json else logging.INFO, format="%(message)s")
     report = run_benchmark(

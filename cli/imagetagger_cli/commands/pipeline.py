@@ -58,7 +58,7 @@ def register(subparsers: Any) -> None:
 
 def _target(args: argparse.Namespace) -> Any:
     """The running local stack, or None after saying why it cannot be reached."""
-    from imagetagger_workflow.local_target import LocalTarget, StackNotRunningError
+    from imagetagger_local.pipeline.target import LocalTarget, StackNotRunningError
 
     try:
         return LocalTarget.connect(
@@ -70,7 +70,7 @@ def _target(args: argparse.Namespace) -> Any:
 
 
 def run_pipeline_command(args: argparse.Namespace) -> int:
-    from imagetagger_workflow.local_pipeline import PipelineOptions, run_pipeline
+    from imagetagger_local.pipeline.run import PipelineOptions, run_pipeline
 
     target = _target(args)
     if target is None:
@@ -92,7 +92,7 @@ def run_pipeline_command(args: argparse.Namespace) -> int:
 
 
 def retag_command(args: argparse.Namespace) -> int:
-    from imagetagger_workflow.local_retag import retag_stale_images
+    from imagetagger_local.pipeline.retag import retag_stale_images
 
     target = _target(args)
     if target is None:

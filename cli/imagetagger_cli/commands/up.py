@@ -49,7 +49,7 @@ def run(args: argparse.Namespace) -> int:
     )
     overrides = {"model_dir": args.model_dir.resolve()} if args.model_dir else {}
     if not overrides:  # a model promoted by `imagetagger pipeline run` keeps serving after a restart
-        from imagetagger_workflow.local_target import promoted_model_dir
+        from imagetagger_local.pipeline.target import promoted_model_dir
 
         promoted = promoted_model_dir(args.state_dir.resolve())
         overrides = {"model_dir": promoted} if promoted else {}

@@ -13,7 +13,7 @@ from typing import Any
 import boto3
 from botocore.config import Config
 
-from imagetagger.endpoint import CONNECT_TIMEOUT_S, MAX_ATTEMPTS
+from imagetagger.model_client import CONNECT_TIMEOUT_S, MAX_ATTEMPTS
 
 
 @functools.cache

@@ -10,7 +10,7 @@ from botocore.exceptions import ClientError
 
 from imagetagger.corrections import CorrectedImage, Correction
 from imagetagger.errors import ConflictError, NotFoundError
-from imagetagger.models import ImageStatus
+from imagetagger.records import ImageStatus
 
 
 @dataclass

@@ -27,11 +27,11 @@ from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from botocore.exceptions import ClientError
 
-from imagetagger.endpoint import EndpointClient, Prediction, call_budget_s, images_per_call
 from imagetagger.errors import ImageTaggerError, InvalidImageError, ModelEndpointError, OutOfTimeError
-from imagetagger.models import parse_upload_key
+from imagetagger.model_client import EndpointClient, Prediction, call_budget_s, images_per_call
 from imagetagger.modelspec import SERVING_INPUT_SIZE
 from imagetagger.preprocessing import prepare_upload
+from imagetagger.records import parse_upload_key
 from imagetagger.settings import Settings
 from imagetagger.storage import ImageRepository
 

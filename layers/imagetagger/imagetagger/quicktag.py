@@ -11,9 +11,9 @@ import io
 import numpy as np
 from PIL import Image
 
-from imagetagger.endpoint import EndpointClient, Prediction
 from imagetagger.errors import InvalidImageError, PayloadTooLargeError, UnsupportedMediaTypeError
 from imagetagger.media import parse_media_type
+from imagetagger.model_client import EndpointClient, Prediction
 from imagetagger.modelspec import SERVING_INPUT_SIZE
 from imagetagger.preprocessing import decode_image, prepare_upload
 

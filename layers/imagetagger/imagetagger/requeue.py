@@ -16,7 +16,7 @@ from urllib.parse import quote_plus
 from botocore.exceptions import ClientError
 
 from imagetagger.errors import ConflictError, QueueUnavailableError
-from imagetagger.models import ImageRecord, ImageStatus, upload_key
+from imagetagger.records import ImageRecord, ImageStatus, upload_key
 from imagetagger.storage import ImageRepository
 
 

@@ -1,5 +1,5 @@
 """Full scans of ImagesTable for operator tools and the workflow (`imagetagger retry --failed`, the re-tag step),
-never for the API: their attribute names and conditions live with the records they read (imagetagger.models)."""
+never for the API: their attribute names and conditions live with the records they read (imagetagger.records)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Any
 
 from boto3.dynamodb.conditions import Attr, ConditionBase
 
-from imagetagger.models import RETRIABLE_MARK, ImageStatus
+from imagetagger.records import RETRIABLE_MARK, ImageStatus
 
 _KEYS = "user_id, image_id"
 

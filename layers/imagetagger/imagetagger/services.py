@@ -14,7 +14,7 @@ from aws_lambda_powertools.utilities.idempotency import (
 )
 
 from imagetagger import aws
-from imagetagger.endpoint import EndpointClient
+from imagetagger.model_client import EndpointClient
 from imagetagger.processing import ImageProcessor, Prepared, UploadedObject
 from imagetagger.settings import Settings
 from imagetagger.storage import ImageRepository

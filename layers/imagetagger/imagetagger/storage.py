@@ -19,8 +19,8 @@ from boto3.dynamodb.conditions import Attr, Key
 from botocore.exceptions import ClientError
 
 from imagetagger.errors import NotFoundError
-from imagetagger.models import IMAGE_ID_PATTERN, ImageRecord, ImageStatus, Page
 from imagetagger.pagination import decode_token, encode_token, fixed, matching, number_between
+from imagetagger.records import IMAGE_ID_PATTERN, ImageRecord, ImageStatus, Page
 from imagetagger.tags import Tag
 
 BY_TAG_INDEX = "ByTag"

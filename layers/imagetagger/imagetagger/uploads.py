@@ -14,7 +14,7 @@ from typing import Any
 
 from imagetagger.errors import InvalidRequestError, PayloadTooLargeError
 from imagetagger.media import ACCEPTED_MEDIA_TYPES, MEDIA_TYPE_ALIASES, parse_media_type
-from imagetagger.models import ImageRecord, ImageStatus, new_image_id, upload_key
+from imagetagger.records import ImageRecord, ImageStatus, new_image_id, upload_key
 from imagetagger.settings import Settings
 from imagetagger.storage import ImageRepository
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from imagetagger.errors import UnauthorizedError
-from imagetagger.models import is_valid_user_id
+from imagetagger.records import is_valid_user_id
 
 # Bearer JWT, checked by the API Gateway authorizer before the function runs.
 SECURITY: list[dict[str, list[str]]] = [{"bearerAuth": []}]

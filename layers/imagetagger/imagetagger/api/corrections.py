@@ -12,7 +12,7 @@ from imagetagger.api.auth import SECURITY, user_id_from_event
 from imagetagger.api.schemas import ImageOut
 from imagetagger.correction_store import CorrectionStore
 from imagetagger.corrections import build_correction
-from imagetagger.models import IMAGE_ID_PATTERN
+from imagetagger.records import IMAGE_ID_PATTERN
 from imagetagger.services import services
 
 router = Router()

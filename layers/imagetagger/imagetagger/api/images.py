@@ -11,8 +11,8 @@ from aws_lambda_powertools.event_handler.router import Router
 from imagetagger import requeue, uploads
 from imagetagger.api.auth import SECURITY, user_id_from_event
 from imagetagger.api.schemas import ImageOut, ImagePage, TagList, error_responses
-from imagetagger.models import IMAGE_ID_PATTERN, ImageRecord
 from imagetagger.pagination import MAX_TOKEN_CHARS
+from imagetagger.records import IMAGE_ID_PATTERN, ImageRecord
 from imagetagger.services import services
 
 router = Router()

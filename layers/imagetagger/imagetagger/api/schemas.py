@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, Field
 
 from imagetagger import uploads
-from imagetagger.models import ImageRecord
+from imagetagger.records import ImageRecord
 from imagetagger.settings import Settings
 
 

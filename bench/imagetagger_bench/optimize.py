@@ -1,6 +1,6 @@
 """Make a model's optimised variants and pick, on this machine, the fastest backend that keeps its accuracy.
 
-    python -m imagetagger_endpoint.optimize --model-dir models/default
+    python -m imagetagger_bench.optimize --model-dir models/default
 
 1. int8: static quantisation with ONNX Runtime's tools, calibrated on the *train* sample (never on the val split
    the accuracy is measured on): per-channel symmetric int8 weights, uint8 activations, QDQ format (which both ONNX

@@ -1,7 +1,7 @@
 """Per-1000-image cost of the upload path in AWS (us-east-1), before and after batching, from each service's pricing
 formula (docs/benchmark.md, "Cost in AWS"):
 
-    python -m imagetagger_endpoint.bench.aws_cost MS_BATCH_1 MS_BATCH_10
+    python -m imagetagger_bench.aws_cost MS_BATCH_1 MS_BATCH_10
 
 The two arguments are the endpoint's milliseconds per image in requests of 1 and of 10 (`imagetagger bench --json`:
 system.endpoint_ms_per_image). Prices and latencies assumed are the constants below; the counts of requests come from

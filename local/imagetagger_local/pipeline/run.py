@@ -21,9 +21,9 @@ from typing import Any
 from imagetagger.errors import NotFoundError
 from imagetagger.model_registry import ModelStatus, ModelVersion
 from imagetagger.modelspec import load_model_spec
+from imagetagger_local.pipeline.prepare import prepare
+from imagetagger_local.pipeline.target import LocalTarget
 from imagetagger_workflow.gate import decide
-from imagetagger_workflow.local_prepare import prepare
-from imagetagger_workflow.local_target import LocalTarget
 
 # A cheap head-recipe configuration: one view, few folds. `--train-arg` overrides any of it.
 DEFAULT_TRAIN_ARGS = ("--recipe", "head", "--views", "1", "--folds", "3", "--epochs", "40", "--loss", "asymmetric")

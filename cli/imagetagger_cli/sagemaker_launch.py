@@ -78,7 +78,7 @@ def build_source_dir(destination: Path) -> Path:
     ):
         shutil.copytree(package, destination / package.name, ignore=ignore, dirs_exist_ok=True)
     shutil.copytree(
-        ROOT / "models" / "default" / "code", destination / "serving_code", ignore=ignore, dirs_exist_ok=True
+        ROOT / "endpoint" / "sagemaker_code", destination / "serving_code", ignore=ignore, dirs_exist_ok=True
     )
     (destination / "requirements.txt").write_text("\n".join(pinned_requirements()) + "\n")
     return destination

@@ -20,7 +20,7 @@ def torch_module(model: str, model_dir: Path) -> Any:
     import torch
 
     if model == "resnet50":
-        from imagetagger_endpoint.reference_model import resnet50_artifact_model
+        from imagetagger_bench.reference_model import resnet50_artifact_model
 
         return resnet50_artifact_model()
     checkpoint_path = model_dir / "checkpoint.pt"

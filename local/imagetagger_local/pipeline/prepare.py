@@ -11,7 +11,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from imagetagger_workflow.local_target import LocalTarget
+from imagetagger_local.pipeline.target import LocalTarget
 from imagetagger_workflow.manifest import (
     Example,
     SplitManifests,

@@ -11,17 +11,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-IMAGENET_MEAN = (0.485, 0.456, 0.406)
-IMAGENET_STD = (0.229, 0.224, 0.225)
-COCO_ANNOTATIONS = Path(__file__).resolve().parents[2] / "data" / "coco-sample" / "annotations" / "instances_val.json"
-
-
-def coco_labels(annotations: Path = COCO_ANNOTATIONS, threshold: float = 0.5) -> list[dict[str, Any]]:
-    categories = json.loads(annotations.read_text())["categories"]
-    return [
-        {"name": c["name"], "coco_id": c["id"], "parent": c["supercategory"], "threshold": threshold}
-        for c in sorted(categories, key=lambda c: c["id"])
-    ]
+from imagetagger_endpoint.tiny_model import IMAGENET_MEAN, IMAGENET_STD, coco_labels
 
 
 def wrap_for_artifact(backbone: Any, mean: tuple[float, ...], std: tuple[float, ...]) -> Any:

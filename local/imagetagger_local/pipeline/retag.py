@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from imagetagger.endpoint import EndpointClient
-from imagetagger.models import upload_key
+from imagetagger.model_client import EndpointClient
 from imagetagger.processing import ImageProcessor
+from imagetagger.records import upload_key
 from imagetagger.scans import tagged_by_another_model
 from imagetagger.settings import Settings
 from imagetagger.storage import ImageRepository
+from imagetagger_local.pipeline.target import LocalTarget
 from imagetagger_workflow.bulk import retag_object
-from imagetagger_workflow.local_target import LocalTarget
 
 
 def retag_stale_images(target: LocalTarget, user_id: str | None = None) -> dict[str, Any]:

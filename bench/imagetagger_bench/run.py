@@ -9,21 +9,17 @@ also recorded for the endpoint (see selection.py).
 
 from __future__ import annotations
 
-import json
 import logging
 import os
-import subprocess
-import sys
 import tempfile
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from imagetagger_endpoint.backends import BACKENDS, engine_available, usable_cpus
-from imagetagger_endpoint.bench.coldstart import cold_start_s
-from imagetagger_endpoint.bench.torch_backends import BASELINE, TORCH_BACKENDS
-from imagetagger_endpoint.optimize import (
+from imagetagger_bench.coldstart import cold_start_s
+from imagetagger_bench.measure import run_measure
+from imagetagger_bench.optimize import (
     REPO_ROOT,
     SAMPLE_DIR,
     accuracy_evidence,
@@ -31,6 +27,8 @@ from imagetagger_endpoint.optimize import (
     mean_average_precision,
     val_set,
 )
+from imagetagger_bench.torch_backends import BASELINE, TORCH_BACKENDS
+from imagetagger_endpoint.backends import BACKENDS, engine_available, usable_cpus
 from imagetagger_endpoint.selection import (
     ONEDNN_ISA_ENV,
     accurate_backends,
@@ -63,19 +61,11 @@ def cpu_summary() -> dict[str, Any]:
 
 def reference_resnet50(folder: Path = RESNET50_DIR) -> Path:
     if not (folder / "model.onnx").is_file():
-        from imagetagger_endpoint.reference_model import export_resnet50
+        from imagetagger_bench.reference_model import export_resnet50
 
         logger.info("exporting the reference ResNet50 to %s", folder)
         export_resnet50(folder)
     return folder
-
-
-def run_measure(arguments: list[str]) -> dict[str, Any]:
-    command = [sys.executable, "-m", "imagetagger_endpoint.bench.measure", *arguments]
-    finished = subprocess.run(command, capture_output=True, text=True, check=False)  # noqa: S603
-    if finished.returncode != 0:
-        raise RuntimeError(f"{' '.join(arguments)} failed: {finished.stderr[-3000:]}")
-    return json.loads(finished.stdout.strip().splitlines()[-1])
 
 
 def measure_model(model: str, model_dir: Path, budget_s: float, val_dir: Path | None) -> tuple[dict, dict]:
@@ -177,7 +167,7 @@ def run_benchmark(
     logger.info("pipeline: %s", pipeline)
     # The system around the model (issue 13): bulk import through a private stack against the bare pipeline, measured
     # back to back in this run; single-upload latency at idle.
-    from imagetagger_endpoint.bench.system import measure_system
+    from imagetagger_bench.system import measure_system
 
     report["system"] = measure_system(model_dir, pipeline_runs)
     logger.info("system: %s", report["system"])

@@ -1,9 +1,9 @@
 """One measurement in a fresh process; prints one JSON object. Used by run.py, runnable by hand:
 
-python -m imagetagger_endpoint.bench.measure backend --model resnet50 --model-dir DIR --backend ov-int8
-python -m imagetagger_endpoint.bench.measure ratio --model resnet50 --model-dir DIR --backend ov-int8 --batch 16 \
+python -m imagetagger_bench.measure backend --model resnet50 --model-dir DIR --backend ov-int8
+python -m imagetagger_bench.measure ratio --model resnet50 --model-dir DIR --backend ov-int8 --batch 16 \
     --baseline-batch 8
-python -m imagetagger_endpoint.bench.measure pipeline --model-dir models/default
+python -m imagetagger_bench.measure pipeline --model-dir models/default
 """
 
 from __future__ import annotations
@@ -11,6 +11,8 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
+import subprocess  # nosec B404 - this module itself, no shell
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -24,6 +26,15 @@ from imagetagger_endpoint.selection import cache_dir_for
 BATCH_SIZES = (1, 8, 16)
 SECONDS_PER_POINT = 3.0  # time budget per (backend, batch size): enough runs for a stable median
 SETTLE_S = 0.5  # torch's OpenMP threads keep spinning a moment after their last task: let them sleep first
+
+
+def run_measure(arguments: list[str]) -> dict[str, Any]:
+    """This module's measurement in a fresh process (its own threads and caches); its last JSON line."""
+    command = [sys.executable, "-m", "imagetagger_bench.measure", *arguments]
+    finished = subprocess.run(command, capture_output=True, text=True, check=False)  # noqa: S603
+    if finished.returncode != 0:
+        raise RuntimeError(f"{' '.join(arguments)} failed: {finished.stderr[-3000:]}")
+    return json.loads(finished.stdout.strip().splitlines()[-1])
 
 
 def _timed_runs(backend: Backend, images: np.ndarray, min_runs: int, budget_s: float) -> list[float]:
@@ -57,12 +68,12 @@ def measure_backend(args: argparse.Namespace) -> dict[str, Any]:
     if args.backend in BACKENDS:
         backend: Backend = load_backend(args.model_dir, args.backend, cache_dir_for(args.model_dir))
     else:
-        from imagetagger_endpoint.bench.torch_backends import load_torch_backend
+        from imagetagger_bench.torch_backends import load_torch_backend
 
         backend = load_torch_backend(args.backend, args.model, args.model_dir)
     result = speed(backend, size, budget_s=args.budget_s)
     if args.val_probabilities:
-        from imagetagger_endpoint.optimize import predict_all, val_set
+        from imagetagger_bench.optimize import predict_all, val_set
 
         images, _ = val_set(args.model_dir)
         np.save(args.val_probabilities, predict_all(backend, images))
@@ -74,7 +85,7 @@ def measure_ratio(args: argparse.Namespace) -> dict[str, Any]:
     one process, each at its best batch size. This machine's speed drifts (the same measurement gave 145 and 316
     img/s within a minute on this shared VM), so a ratio of two figures taken minutes apart carries that drift; a
     ratio taken within seconds mostly does not. The median of the rounds' ratios is the speedup."""
-    from imagetagger_endpoint.bench.torch_backends import BASELINE, load_torch_backend
+    from imagetagger_bench.torch_backends import BASELINE, load_torch_backend
 
     size = load_model_spec(args.model_dir).size
     baseline = load_torch_backend(BASELINE, args.model, args.model_dir)

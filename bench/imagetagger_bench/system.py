@@ -1,6 +1,6 @@
 """The system around the model, measured against the bare pipeline in one run on one machine (issue 13).
 
-    python -m imagetagger_endpoint.bench.system [--profile DIR]    # also part of `imagetagger bench --json`
+    python -m imagetagger_bench.system [--profile DIR]    # also part of `imagetagger bench --json`
 
 - `pipeline_img_per_s`: the bare pipeline (read, decode, prepare, infer) over the sample photos (`--images`, the 79
   held-out ones by default), measured right before
@@ -32,7 +32,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from imagetagger_endpoint.optimize import REPO_ROOT, SAMPLE_DIR
+from imagetagger_bench.optimize import REPO_ROOT, SAMPLE_DIR
 
 logger = logging.getLogger(__name__)
 DEFAULT_MODEL_DIR = REPO_ROOT / "models" / "default"
@@ -47,7 +47,7 @@ BATCH = 10  # the template's SQS BatchSize: the images one endpoint call carries
 
 
 def _pipeline_img_per_s(model_dir: Path, images: Path, runs: int) -> float:
-    from imagetagger_endpoint.bench.run import run_measure
+    from imagetagger_bench.measure import run_measure
 
     measured = run_measure(["pipeline", "--model-dir", str(model_dir), "--images", str(images), "--runs", str(runs)])
     return float(measured["img_per_s"])
@@ -143,7 +143,7 @@ def measure_system(
     images: Path = DEFAULT_IMAGES,
 ) -> dict[str, Any]:
     # Everything this run needs is imported before it starts: a run takes many minutes.
-    from imagetagger_endpoint.bench.profile_parts import summarise  # noqa: F401
+    from imagetagger_bench.profile_parts import summarise  # noqa: F401
     from imagetagger_local.load import percentile
     from imagetagger_local.stack_process import StackProcess
     from imagetagger_local.tokens import issue_token
@@ -199,7 +199,7 @@ def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
     report = measure_system(args.model_dir, args.pipeline_runs, args.profile, args.images)
     if args.profile:
-        from imagetagger_endpoint.bench.profile_parts import summarise
+        from imagetagger_bench.profile_parts import summarise
 
         summary = summarise(args.profile / "import.collapsed", images=report["import"]["images"])
         (args.profile / "summary.json").write_text(json.dumps(summary, indent=1))
