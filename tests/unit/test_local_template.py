@@ -1,5 +1,7 @@
 """The local stack serves template.yaml's own routes, handlers and queue source."""
 
+import json
+
 import pytest
 
 from imagetagger_local.config import REPO_ROOT
@@ -53,3 +55,12 @@ def test_api_cors_comes_from_the_http_api_configuration():
     cors = http_api_cors(load_template(TEMPLATE))
     assert "authorization" in cors.allow_headers and "content-type" in cors.allow_headers
     assert {"GET", "POST", "DELETE"} <= set(cors.allow_methods) and cors.max_age_s > 0
+
+
+def test_the_local_reader_reads_template_yaml_as_cfn_lints_decoder_does():
+    # The local stack parses template.yaml with a small SafeLoader (imagetagger_local.cfn) because cfn-lint (and its
+    # sympy and networkx, ~140 MB) is not part of the runtime `make up` installs; this holds it to cfn-lint's reading.
+    cfn_yaml = pytest.importorskip("cfnlint.decode.cfn_yaml")
+
+    expected = cfn_yaml.loads(TEMPLATE.read_text(), str(TEMPLATE))
+    assert json.loads(json.dumps(load_template(TEMPLATE))) == json.loads(json.dumps(expected))
