@@ -1,4 +1,4 @@
-// COCO's 80 categories: the tags every model of ours predicts, and the only ones a correction may add.
+// COCO's 80 categories: the tags every model of ours predicts (a correction may also add a label of the user's own).
 // The API checks corrections against the same list (imagetagger.corrections.COCO_PARENTS); tests/e2e/test_web.py
 // checks that this copy still equals it.
 

@@ -1,0 +1,169 @@
+// "Your labels": the user's own labels, each with its status (collecting examples, training, ready), its estimated
+// precision and recall, its examples as thumbnails, and Delete (a second click confirms). A label is trained on the
+// server in seconds once it has enough examples, so while one is training the list is read again every few seconds.
+
+import { el, percent } from "./dom.js";
+import { MIN_EXAMPLES } from "./label-names.js";
+import { thumbnailGrid } from "./thumb-grid.js";
+
+const POLL_MS = 2500;
+const MAX_POLLS = 60; // about 2.5 minutes; a longer training is shown as "training" until the next refresh
+const EXAMPLES_SHOWN = 12;
+
+export class LabelsView {
+  /**
+   * elements: {list, status}; openImage(record, opener) shows a photo; onTagsChanged() when the photos' tags changed
+   * (a label was trained, and tags the photos it finds; or deleted, and its tags went); onLoaded(names) after each
+   * load of the list.
+   */
+  constructor({ api, elements, openImage, onTagsChanged, onLoaded = () => {} }) {
+    this.onLoaded = onLoaded;
+    this.api = api;
+    this.$ = elements;
+    this.openImage = openImage;
+    this.onTagsChanged = onTagsChanged;
+    this.labels = [];
+    this.polls = 0;
+  }
+
+  /** The names of the user's labels as last loaded (for the name field's suggestions and the client-side checks). */
+  names() {
+    return this.labels.map((label) => label.name);
+  }
+
+  /** Loads the list. options: focus (a label's name: its heading gets focus and its examples are shown), quiet. */
+  async refresh({ focus = null, quiet = false, message = "" } = {}) {
+    clearTimeout(this.timer);
+    if (!quiet) this.polls = 0;
+    if (quiet) message = this.message; // a poll keeps what the user was last told
+    this.message = message;
+    if (!quiet) this.$.status.textContent = "Loading your labels…";
+    let labels;
+    try {
+      ({ items: labels } = await this.api.listLabels());
+    } catch (error) {
+      this.$.status.textContent = `Could not load your labels: ${error.message}`;
+      return;
+    }
+    const wasTraining = new Set(this.labels.filter((label) => label.status === "training").map((label) => label.name));
+    this.labels = labels;
+    this.onLoaded(this.names());
+    const open = new Set([...this.$.list.querySelectorAll(".label-card.examples-open")].map((card) => card.dataset.label));
+    if (focus) open.add(focus);
+    this.$.list.replaceChildren(...labels.map((label) => this.card(label, open.has(label.name))));
+    this.$.status.textContent = labels.length
+      ? `${message}${message ? " " : ""}${labels.length} label${labels.length === 1 ? "" : "s"}.`
+      : message || `No labels yet. Select at least ${MIN_EXAMPLES} photos in the gallery and name them to make one.`;
+    if (focus) this.$.list.querySelector(`.label-card[data-label="${CSS.escape(focus)}"] h3`)?.focus();
+    if (labels.some((label) => label.status === "training") && this.polls++ < MAX_POLLS) {
+      this.timer = setTimeout(() => this.refresh({ quiet: true }), POLL_MS);
+    }
+    if (labels.some((label) => label.status === "ready" && wasTraining.has(label.name))) this.onTagsChanged();
+  }
+
+  card(label, showExamples) {
+    const examples = el("div", { className: "label-examples" });
+    const toggle = el("button", {
+      type: "button",
+      "aria-expanded": "false",
+      "aria-label": `Examples of ${label.name}`,
+      text: "Show examples",
+      onClick: () => (toggle.getAttribute("aria-expanded") === "true" ? hide() : this.showExamples(label, examples, toggle)),
+    });
+    const hide = () => {
+      toggle.setAttribute("aria-expanded", "false");
+      toggle.textContent = "Show examples";
+      examples.replaceChildren();
+      card.classList.remove("examples-open");
+    };
+    const actions = el("div", { className: "actions" });
+    const card = el(
+      "li",
+      { className: "label-card", "data-label": label.name, "data-status": label.status },
+      el("h3", { tabindex: "-1", text: label.name }),
+      el("p", { className: `label-status label-status-${label.status}`, text: statusLine(label) }),
+      el("p", { className: "label-metrics", text: metricsLine(label) }),
+      actions,
+      examples,
+    );
+    const renderActions = () => {
+      const remove = el("button", { type: "button", className: "button-danger", text: "Delete", "aria-label": `Delete label ${label.name}`, onClick: () => askToDelete() });
+      actions.replaceChildren(toggle, remove);
+    };
+    // Deleting removes the label's classifier and the tags it gave; the photos stay. A second click confirms.
+    const askToDelete = () => {
+      const message = el("p", { className: "status", role: "status", text: `Delete “${label.name}”? Its tags go from your photos; the photos stay.` });
+      const confirm = el("button", {
+        type: "button",
+        className: "button-danger",
+        text: "Confirm delete",
+        "aria-label": `Confirm delete of label ${label.name}`,
+        onClick: async () => {
+          confirm.disabled = true;
+          try {
+            await this.api.deleteLabel(label.name);
+          } catch (error) {
+            message.textContent = `Could not delete the label: ${error.message}`;
+            confirm.disabled = false;
+            return;
+          }
+          await this.refresh({ message: `Label “${label.name}” deleted.` });
+          document.getElementById("labels-title")?.focus();
+          this.onTagsChanged();
+        },
+      });
+      const cancel = el("button", { type: "button", text: "Cancel", onClick: renderActions });
+      actions.replaceChildren(confirm, cancel, message);
+      confirm.focus();
+    };
+    renderActions();
+    if (showExamples) this.showExamples(label, examples, toggle);
+    return card;
+  }
+
+  async showExamples(label, container, toggle) {
+    toggle.setAttribute("aria-expanded", "true");
+    toggle.textContent = "Hide examples";
+    container.closest(".label-card")?.classList.add("examples-open");
+    const status = el("p", { className: "hint", role: "status", text: "Loading examples…" });
+    container.replaceChildren(status);
+    let records;
+    try {
+      const { examples } = await this.api.getLabel(label.name);
+      records = await Promise.all(examples.slice(0, EXAMPLES_SHOWN).map((id) => this.api.getImage(id)));
+    } catch (error) {
+      status.textContent = `Could not load the examples: ${error.message}`;
+      return;
+    }
+    if (!records.length) {
+      status.textContent = "No examples yet.";
+      return;
+    }
+    const more = label.examples > records.length ? ` (the first ${records.length} shown)` : "";
+    status.textContent = `${label.examples} example${label.examples === 1 ? "" : "s"}${more}.`;
+    container.append(thumbnailGrid(records, (record, opener) => this.openImage(record, opener), `Examples of ${label.name}`));
+  }
+}
+
+function statusLine(label) {
+  const examples = `${label.examples} example${label.examples === 1 ? "" : "s"}`;
+  const negatives = label.negatives ? `, ${label.negatives} marked wrong` : "";
+  switch (label.status) {
+    case "collecting":
+      return `Collecting examples: ${label.examples} of the ${MIN_EXAMPLES} it needs before it is trained.`;
+    case "training":
+      return `Training on ${examples}${negatives}…`;
+    case "ready":
+      return `Ready: trained on ${examples}${negatives}; it tags your photos.`;
+    default:
+      return `${label.status} (${examples})`;
+  }
+}
+
+function metricsLine(label) {
+  if (label.precision === null || label.precision === undefined) {
+    return label.status === "ready" ? "Precision and recall could not be estimated from so few examples." : "Precision and recall are estimated once it is trained.";
+  }
+  const recall = label.recall === null || label.recall === undefined ? "" : `, recall ${percent(label.recall)}`;
+  return `Estimated precision ${percent(label.precision)}${recall}.`;
+}
