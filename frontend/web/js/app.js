@@ -54,7 +54,7 @@ function showApp(token, gallery, labels) {
   setUploadsEnabled(Boolean(token));
   $("upload-title").focus();
   gallery.refresh();
-  labels.refresh();
+  labels.refresh({ message: "" }); // nothing said to a previous session's user
 }
 
 function wireSignIn(config, onSignedIn) {
@@ -146,7 +146,13 @@ async function main() {
     showSignIn(config);
   });
   let gallery = null;
-  const detail = new DetailView({ api, dialog: $("detail"), onChange: () => gallery.refresh() });
+  let labels = null;
+  const detail = new DetailView({
+    api,
+    dialog: $("detail"),
+    onChange: () => gallery.refresh(),
+    onCorrected: () => labels.refresh(), // a tag of the user's own added or rejected: one more example
+  });
   gallery = new GalleryView({
     api,
     detail,
@@ -160,7 +166,7 @@ async function main() {
       minConfidence: $("min-confidence"),
     },
   });
-  const labels = new LabelsView({
+  labels = new LabelsView({
     api,
     elements: { list: $("labels"), status: $("labels-status") },
     openImage: (record, opener) => detail.open(record, { opener, onUpdated: () => gallery.refresh(), onDeleted: () => gallery.refresh() }),

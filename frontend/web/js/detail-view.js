@@ -14,10 +14,12 @@ import { thumbnailFor } from "./thumbnails.js";
 export class DetailView {
   /**
    * `dialog` is the page's <dialog id="detail">, with its parts already in index.html. onChange() is called when a
-   * photo opened from "More like this" (which no tile is watching) was corrected or deleted.
+   * photo opened from "More like this" (which no tile is watching) was corrected or deleted; onCorrected() after
+   * every saved correction (one may add an example to the user's own labels).
    */
-  constructor({ api, dialog, onChange = () => {} }) {
+  constructor({ api, dialog, onChange = () => {}, onCorrected = () => {} }) {
     this.api = api;
+    this.onCorrected = onCorrected;
     this.dialog = dialog;
     this.part = (name) => dialog.querySelector(`[data-part="${name}"]`);
     this.similar = new SimilarPhotos({
@@ -121,6 +123,7 @@ export class DetailView {
       // PUT answers without the photo's URL; the one we have is still valid.
       this.record = { ...this.record, ...corrected, thumbnail_url: this.record.thumbnail_url };
       this.onUpdated(this.record);
+      this.onCorrected();
       return this.record;
     });
     area.replaceChildren(editor.root);

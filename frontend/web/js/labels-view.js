@@ -31,13 +31,15 @@ export class LabelsView {
     return this.labels.map((label) => label.name);
   }
 
-  /** Loads the list. options: focus (a label's name: its heading gets focus and its examples are shown), quiet. */
-  async refresh({ focus = null, quiet = false, message = "" } = {}) {
+  /**
+   * Loads the list. options: focus (a label's name: its heading gets focus and its examples are shown), message
+   * (what the user is told above the list, kept until the next message), fromPoll (a re-read while one is training).
+   */
+  async refresh({ focus = null, message = null, fromPoll = false } = {}) {
     clearTimeout(this.timer);
-    if (!quiet) this.polls = 0;
-    if (quiet) message = this.message; // a poll keeps what the user was last told
-    this.message = message;
-    if (!quiet) this.$.status.textContent = "Loading your labels…";
+    if (!fromPoll) this.polls = 0;
+    if (message !== null) this.message = message;
+    if (!this.labels.length && !fromPoll) this.$.status.textContent = "Loading your labels…";
     let labels;
     try {
       ({ items: labels } = await this.api.listLabels());
@@ -45,9 +47,21 @@ export class LabelsView {
       this.$.status.textContent = `Could not load your labels: ${error.message}`;
       return;
     }
-    const wasTraining = new Set(this.labels.filter((label) => label.status === "training").map((label) => label.name));
+    const before = this.labels;
     this.labels = labels;
     this.onLoaded(this.names());
+    // A poll that finds nothing changed leaves the cards (and any examples shown) as they are.
+    if (!fromPoll || JSON.stringify(before) !== JSON.stringify(labels)) this.render(focus);
+    if (labels.some((label) => label.status === "training") && this.polls++ < MAX_POLLS) {
+      this.timer = setTimeout(() => this.refresh({ fromPoll: true }), POLL_MS);
+    }
+    const trained = (label) => label.status === "ready" && before.some((old) => old.name === label.name && old.status === "training");
+    if (labels.some(trained)) this.onTagsChanged();
+  }
+
+  render(focus) {
+    const labels = this.labels;
+    const message = this.message || "";
     const open = new Set([...this.$.list.querySelectorAll(".label-card.examples-open")].map((card) => card.dataset.label));
     if (focus) open.add(focus);
     this.$.list.replaceChildren(...labels.map((label) => this.card(label, open.has(label.name))));
@@ -55,10 +69,6 @@ export class LabelsView {
       ? `${message}${message ? " " : ""}${labels.length} label${labels.length === 1 ? "" : "s"}.`
       : message || `No labels yet. Select at least ${MIN_EXAMPLES} photos in the gallery and name them to make one.`;
     if (focus) this.$.list.querySelector(`.label-card[data-label="${CSS.escape(focus)}"] h3`)?.focus();
-    if (labels.some((label) => label.status === "training") && this.polls++ < MAX_POLLS) {
-      this.timer = setTimeout(() => this.refresh({ quiet: true }), POLL_MS);
-    }
-    if (labels.some((label) => label.status === "ready" && wasTraining.has(label.name))) this.onTagsChanged();
   }
 
   card(label, showExamples) {
