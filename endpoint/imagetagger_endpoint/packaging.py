@@ -25,7 +25,7 @@ MODEL_FILES = ("model.onnx", "model.json", "model_card.md")
 VARIANT_FILES = ("model.int8.onnx", CHOICE_FILE)  # optimised variants made on the build machine, if present
 # The package modules the handler imports; everything else in the packages (AWS glue, training) stays out.
 SERVING_MODULES = {
-    "imagetagger": ("__init__.py", "errors.py", "modelspec.py", "preprocessing.py", "tags.py"),
+    "imagetagger": ("__init__.py", "embeddings.py", "errors.py", "modelspec.py", "preprocessing.py", "tags.py"),
     "imagetagger_endpoint": ("__init__.py", "backends.py", "handler.py", "selection.py"),
 }
 DEFAULT_CODE_DIR = Path(__file__).resolve().parents[2] / "models" / "default" / "code"

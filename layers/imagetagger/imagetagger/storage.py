@@ -16,6 +16,7 @@ from decimal import Decimal
 from typing import Any
 
 from boto3.dynamodb.conditions import Attr, Key
+from boto3.dynamodb.types import Binary
 from botocore.exceptions import ClientError
 
 from imagetagger.errors import NotFoundError
@@ -138,10 +139,34 @@ class ImageRepository:
                 request = response.get("UnprocessedKeys") or {}
         return found
 
+    def embedded(self, user_id: str) -> Iterable[tuple[str, str, bytes]]:
+        """(image_id, embedding_version, embedding bytes) of each of the user's TAGGED images with an embedding: one
+        Query of the user's partition, only those attributes read back (the packed matrix is rebuilt from it)."""
+        query: dict[str, Any] = {
+            "KeyConditionExpression": Key("user_id").eq(user_id),
+            "ProjectionExpression": "image_id, embedding, embedding_version, #status",
+            "FilterExpression": Attr("status").eq(ImageStatus.TAGGED.value) & Attr("embedding").exists(),
+            "ExpressionAttributeNames": {"#status": "status"},
+        }
+        while True:
+            response = self.images.query(**query)
+            for item in response.get("Items", []):
+                yield item["image_id"], str(item.get("embedding_version", "")), _binary(item["embedding"])
+            if "LastEvaluatedKey" not in response:
+                return
+            query["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+
     def mark_tagged(
-        self, user_id: str, image_id: str, tags: list[Tag], model_version: str, current: dict[str, Any] | None = None
+        self,
+        user_id: str,
+        image_id: str,
+        tags: list[Tag],
+        model_version: str,
+        current: dict[str, Any] | None = None,
+        embedding: bytes | None = None,
     ) -> bool:
-        """Store the tags (replacing earlier ones); False when the image no longer exists. `current` is the item as
+        """Store the tags (replacing earlier ones) and the image's embedding (removed when the model gave none: an older
+        model's would be compared with the new ones); False when the image no longer exists. `current` is the item as
         read a moment ago (get_items): the write is conditioned on its revision, so a stale one only costs a re-read."""
         for _ in range(_OPTIMISTIC_RETRIES):
             if current is not None:
@@ -153,7 +178,7 @@ class ImageRepository:
             if item is None:
                 return False
             try:
-                self._write_tags(item, tags, model_version)
+                self._write_tags(item, tags, model_version, embedding)
                 return True
             except ClientError as exc:
                 if exc.response["Error"]["Code"] != "TransactionCanceledException":
@@ -161,7 +186,7 @@ class ImageRepository:
                 # Deleted or changed since we read it: read again and decide.
         raise RuntimeError(f"image {image_id} kept changing while its tags were written")
 
-    def _write_tags(self, item: dict[str, Any], tags: list[Tag], model_version: str) -> None:
+    def _write_tags(self, item: dict[str, Any], tags: list[Tag], model_version: str, embedding: bytes | None) -> None:
         user_id, image_id, revision = item["user_id"], item["image_id"], int(item.get("revision", 0))
         new_names = {tag["name"] for tag in tags}
         stale = [name for name in _tag_names(item.get("tags", [])) if name not in new_names]
@@ -176,7 +201,10 @@ class ImageRepository:
                     "TableName": self.images.name,
                     "Key": {"user_id": user_id, "image_id": image_id},
                     "UpdateExpression": "SET #status = :tagged, tags = :tags, model_version = :version, "
-                    "updated_at = :now, revision = :next REMOVE expires_at, #error, retriable",
+                    "updated_at = :now, revision = :next"
+                    + (", embedding = :embedding, embedding_version = :version" if embedding is not None else "")
+                    + " REMOVE expires_at, #error, retriable"
+                    + ("" if embedding is not None else ", embedding, embedding_version"),
                     # Optimistic lock: nobody re-tagged or deleted the image since we read it.
                     "ConditionExpression": "attribute_exists(image_id) AND revision = :revision"
                     if "revision" in item
@@ -189,6 +217,7 @@ class ImageRepository:
                         ":now": _now_iso(),
                         ":revision": revision,
                         ":next": revision + 1,
+                        **({":embedding": Binary(embedding)} if embedding is not None else {}),
                     },
                 }
             }
@@ -261,6 +290,11 @@ class ImageRepository:
         with self.tags.batch_writer() as batch:
             for name in names:
                 batch.delete_item(Key=tag_row_key(user_id, name, image_id))
+
+
+def _binary(value: Any) -> bytes:
+    """A DynamoDB Binary (boto3's resource wraps it) as bytes."""
+    return bytes(value.value) if isinstance(value, Binary) else bytes(value)
 
 
 def _tag_names(tag_items: list[dict[str, Any]]) -> list[str]:
