@@ -63,12 +63,17 @@ export class GalleryTile {
   }
 }
 
-// What the user would call the photo: the corrected tags when they corrected it, else the model's best few. A tag
-// of the user's own labels is marked, so it stands out from the model's COCO tags.
+// What the user would call the photo: the corrected tags when they corrected it, else the model's best few. The tags
+// of the user's own labels come first and are marked, so they stand out from the model's COCO tags.
 function tagSummary(record) {
   const tags = [...(record.tags || []), ...((record.corrections && record.corrections.tags) || [])];
   const sourceOf = new Map(tags.map((tag) => [tag.name, tag.source]));
-  const names = record.corrections ? record.corrections.labels : (record.tags || []).map((tag) => tag.name);
+  const predicted = (record.tags || []).map((tag) => tag.name);
+  const all = record.corrections ? record.corrections.labels : predicted;
+  // The user's own labels first: they are what the user asked for, and a tile has room for only a few tags. (A
+  // correction's labels are what the next training run learns; the own labels' classifiers' tags come on top.)
+  const own = (name) => ["custom", "user"].includes(sourceOf.get(name));
+  const names = [...new Set([...all, ...predicted].filter(own)), ...all.filter((name) => !own(name))];
   if (!names.length) return ["No tags"];
   const shown = names.slice(0, TAGS_ON_A_TILE).flatMap((name, i) => [i ? ", " : "", tileTag(name, sourceOf.get(name))]);
   const more = names.length > TAGS_ON_A_TILE ? ` +${names.length - TAGS_ON_A_TILE}` : "";
@@ -78,5 +83,5 @@ function tagSummary(record) {
 function tileTag(name, source) {
   if (source !== "custom" && source !== "user") return name;
   const hint = source === "custom" ? " (your label)" : " (added by you)";
-  return el("span", { className: `tile-tag tile-tag-${source}`, "data-tag": name }, name, el("span", { className: "visually-hidden", text: hint }));
+  return el("span", { className: `tile-tag tile-tag-${source}`, "data-tag": name, "data-source": source }, name, el("span", { className: "visually-hidden", text: hint }));
 }
