@@ -16,7 +16,7 @@ import { loadConfig } from "./config.js";
 import { suggestLabels } from "./corrections.js";
 import { DetailView } from "./detail-view.js";
 import { GalleryView } from "./gallery-view.js";
-import { isCocoName } from "./label-names.js";
+import { isCocoName, sameLabel } from "./label-names.js";
 import { LabelForm } from "./label-form.js";
 import { LabelsView } from "./labels-view.js";
 import { describeAccepted, formatBytes } from "./upload.js";
@@ -170,7 +170,8 @@ async function main() {
     api,
     elements: { list: $("labels"), status: $("labels-status") },
     openImage: (record, opener) => detail.open(record, { opener, onUpdated: () => gallery.refresh(), onDeleted: () => gallery.refresh() }),
-    onTagsChanged: () => gallery.refresh(),
+    onTrained: () => gallery.refresh(),
+    onDeleted: (name) => gallery.refreshUntil((records) => !records.some((r) => (r.tags || []).some((tag) => sameLabel(tag.name, name)))),
     onLoaded: suggestLabels,
   });
   new LabelForm({

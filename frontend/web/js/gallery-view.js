@@ -28,6 +28,19 @@ export class GalleryView {
     await Promise.all([this.search(this.query), this.loadTags()]);
   }
 
+  /**
+   * Re-reads the gallery until `settled(records)` holds for the photos shown, for at most `maxMs`: for work the
+   * server finishes in the background (a deleted label's tags are removed from the photos within seconds).
+   */
+  async refreshUntil(settled, maxMs = 60_000) {
+    const until = Date.now() + maxMs;
+    await this.refresh();
+    while (!settled(this.tiles.map(({ record }) => record)) && Date.now() < until) {
+      await new Promise((resolve) => setTimeout(resolve, 2000));
+      await this.refresh();
+    }
+  }
+
   async search(query) {
     this.query = query;
     this.nextToken = null;

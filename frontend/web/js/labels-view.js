@@ -12,16 +12,17 @@ const EXAMPLES_SHOWN = 12;
 
 export class LabelsView {
   /**
-   * elements: {list, status}; openImage(record, opener) shows a photo; onTagsChanged() when the photos' tags changed
-   * (a label was trained, and tags the photos it finds; or deleted, and its tags went); onLoaded(names) after each
-   * load of the list.
+   * elements: {list, status}; openImage(record, opener) shows a photo; onTrained() when a label finished training (its
+   * tags are on the photos); onDeleted(name) after a label was deleted (the server removes its tags from the photos
+   * within seconds); onLoaded(names) after each load of the list.
    */
-  constructor({ api, elements, openImage, onTagsChanged, onLoaded = () => {} }) {
+  constructor({ api, elements, openImage, onTrained, onDeleted, onLoaded = () => {} }) {
     this.onLoaded = onLoaded;
+    this.onTrained = onTrained;
+    this.onDeleted = onDeleted;
     this.api = api;
     this.$ = elements;
     this.openImage = openImage;
-    this.onTagsChanged = onTagsChanged;
     this.labels = [];
     this.polls = 0;
   }
@@ -56,7 +57,7 @@ export class LabelsView {
       this.timer = setTimeout(() => this.refresh({ fromPoll: true }), POLL_MS);
     }
     const trained = (label) => label.status === "ready" && before.some((old) => old.name === label.name && old.status === "training");
-    if (labels.some(trained)) this.onTagsChanged();
+    if (labels.some(trained)) this.onTrained();
   }
 
   render(focus) {
@@ -119,7 +120,7 @@ export class LabelsView {
           }
           await this.refresh({ message: `Label “${label.name}” deleted.` });
           document.getElementById("labels-title")?.focus();
-          this.onTagsChanged();
+          this.onDeleted(label.name);
         },
       });
       const cancel = el("button", { type: "button", text: "Cancel", onClick: renderActions });
@@ -139,8 +140,8 @@ export class LabelsView {
     container.replaceChildren(status);
     let records;
     try {
-      const { examples } = await this.api.getLabel(label.name);
-      records = await Promise.all(examples.slice(0, EXAMPLES_SHOWN).map((id) => this.api.getImage(id)));
+      const { example_ids: ids } = await this.api.getLabel(label.name);
+      records = await Promise.all(ids.slice(0, EXAMPLES_SHOWN).map((id) => this.api.getImage(id)));
     } catch (error) {
       status.textContent = `Could not load the examples: ${error.message}`;
       return;
@@ -160,6 +161,8 @@ function statusLine(label) {
   const negatives = label.negatives ? `, ${label.negatives} marked wrong` : "";
   switch (label.status) {
     case "collecting":
+      // With enough examples it can still wait: the API says why (e.g. too few of the user's other photos).
+      if (label.reason) return `Not trained yet (${examples}${negatives}): ${label.reason}`;
       return `Collecting examples: ${label.examples} of the ${MIN_EXAMPLES} it needs before it is trained.`;
     case "training":
       return `Training on ${examples}${negatives}…`;
