@@ -50,6 +50,11 @@ def decode(data: bytes) -> np.ndarray:
     return vector
 
 
+def stored_bytes(value: object) -> bytes:
+    """The bytes of a stored `embedding` attribute (boto3's resource wraps DynamoDB binaries in a Binary)."""
+    return bytes(getattr(value, "value", value))  # type: ignore[call-overload]
+
+
 def to_base64(vector: np.ndarray) -> str:
     return base64.b64encode(encode(vector)).decode("ascii")
 
@@ -177,6 +182,8 @@ def nearest(
     count = min(limit, int(np.isfinite(scores).sum()))
     if count == 0:
         return []
-    top = np.argpartition(-scores, count - 1)[:count] if count < len(scores) else np.arange(len(scores))
+    # Every row scoring at least the count-th best score, so that ties at the cut are broken by id, not by chance.
+    kth = -np.partition(-scores, count - 1)[count - 1]
+    top = np.flatnonzero(scores >= kth)
     ordered = sorted(top.tolist(), key=lambda k: (-float(scores[k]), ids[k]))[:count]
     return [Match(ids[k], float(np.clip(scores[k], -1.0, 1.0))) for k in ordered]

@@ -19,6 +19,7 @@ from boto3.dynamodb.conditions import Attr, Key
 from boto3.dynamodb.types import Binary
 from botocore.exceptions import ClientError
 
+from imagetagger.embeddings import stored_bytes
 from imagetagger.errors import NotFoundError
 from imagetagger.models import IMAGE_ID_PATTERN, ImageRecord, ImageStatus, Page
 from imagetagger.pagination import decode_token, encode_token, fixed, matching, number_between
@@ -151,7 +152,7 @@ class ImageRepository:
         while True:
             response = self.images.query(**query)
             for item in response.get("Items", []):
-                yield item["image_id"], str(item.get("embedding_version", "")), _binary(item["embedding"])
+                yield item["image_id"], str(item.get("embedding_version", "")), stored_bytes(item["embedding"])
             if "LastEvaluatedKey" not in response:
                 return
             query["ExclusiveStartKey"] = response["LastEvaluatedKey"]
@@ -290,11 +291,6 @@ class ImageRepository:
         with self.tags.batch_writer() as batch:
             for name in names:
                 batch.delete_item(Key=tag_row_key(user_id, name, image_id))
-
-
-def _binary(value: Any) -> bytes:
-    """A DynamoDB Binary (boto3's resource wraps it) as bytes."""
-    return bytes(value.value) if isinstance(value, Binary) else bytes(value)
 
 
 def _tag_names(tag_items: list[dict[str, Any]]) -> list[str]:
