@@ -128,3 +128,22 @@ def test_a_lost_matrix_is_rebuilt_from_the_image_records(tagged, api, stack, lam
         Bucket=stack.environment["UPLOAD_BUCKET"], Key=matrix_key(EVENT_USER)
     )
     assert [item["image_id"] for item in _similar(api, lambda_context, red)[1]["items"]] == [dark_red]
+
+
+def test_the_retag_path_gives_an_image_tagged_without_an_embedding_one(tagged, embedding_model, api, lambda_context):
+    from imagetagger.models import upload_key
+    from imagetagger.processing import ImageProcessor
+    from imagetagger.services import services
+    from imagetagger_workflow.bulk import retag_object
+
+    embedding_model.embeds = False
+    old, other = tagged((220, 30, 30)), tagged((180, 40, 40))
+    assert _similar(api, lambda_context, old)[0] == 409
+    embedding_model.embeds, embedding_model.model_version = True, "test-model-2"
+    built = services()
+    processor = ImageProcessor(built.settings, built.s3, built.repo, built.endpoint)
+    for image_id in (old, other):
+        item = {"bucket": built.settings.upload_bucket, "key": upload_key(EVENT_USER, image_id), "etag": "", "size": 0}
+        assert retag_object(processor, built.repo, item, "test-model-2")["status"] == "TAGGED"
+    status, body = _similar(api, lambda_context, old)
+    assert status == 200 and [item["image_id"] for item in body["items"]] == [other]

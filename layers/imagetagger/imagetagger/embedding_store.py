@@ -95,7 +95,7 @@ class EmbeddingStore:
     def matrix_with(self, user_id: str, image_id: str) -> Matrix:
         """The user's matrix, rebuilt (and stored) when it is missing or lacks `image_id` (which has an embedding)."""
         matrix, etag = self.load(user_id)
-        if matrix is not None and image_id in matrix.image_ids:
+        if matrix is not None and image_id in matrix:
             return matrix
         fresh = self.rebuilt(user_id)
         self._put(user_id, fresh, etag)  # lost to a concurrent write: this answer is right, the next search rebuilds
