@@ -141,3 +141,18 @@ def test_an_unreadable_matrix_is_replaced_on_the_next_write(s3):
     assert store.load("alice")[0] is None
     store.upsert("alice", "b" * 32, "v1", encode(unit(0, 1)))
     assert sorted(store.load("alice")[0].image_ids) == ["a" * 32, "b" * 32]
+
+
+def test_the_model_client_reads_the_embedding_tolerates_its_absence_and_refuses_a_bad_one():
+    import json
+
+    from imagetagger.endpoint import _parse
+    from imagetagger.errors import ModelEndpointError
+
+    tags = [{"name": "dog", "confidence": 0.9, "parents": ["animal"]}]
+    body = {"model_version": "m1", "predictions": [{"tags": tags, "embedding": to_base64(unit(1))}, {"tags": tags}]}
+    with_embedding, without = _parse(json.dumps(body).encode(), expected=2)
+    assert with_embedding.embedding == encode(unit(1)) and without.embedding is None
+    body["predictions"][1]["embedding"] = "AAAA"  # 3 bytes: not a whole number of float16 values
+    with pytest.raises(ModelEndpointError):
+        _parse(json.dumps(body).encode(), expected=2)
