@@ -6,7 +6,7 @@ from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from imagetagger.api import corrections, images, meta, model_versions, similar, tagging
+from imagetagger.api import corrections, images, labels, meta, model_versions, similar, tagging
 from imagetagger.api.app import build_resolver
 from imagetagger.settings import parse_origins
 
@@ -20,6 +20,7 @@ app = build_resolver(
     corrections.router,
     model_versions.router,
     similar.router,
+    labels.router,
     allowed_origins=parse_origins(os.environ.get("ALLOWED_ORIGINS", "")),
 )
 

@@ -27,6 +27,9 @@ from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from botocore.exceptions import ClientError
 
+from imagetagger import aws
+from imagetagger.custom_labels.apply import NewUploadLabels
+from imagetagger.custom_labels.store import LabelStore
 from imagetagger.embedding_store import EmbeddingStore
 from imagetagger.endpoint import EndpointClient, Prediction, call_budget_s, images_per_call
 from imagetagger.errors import ImageTaggerError, InvalidImageError, ModelEndpointError, OutOfTimeError
@@ -97,6 +100,12 @@ class ImageProcessor:
         self.repo = repo
         self.endpoint = endpoint
         self.embeddings = EmbeddingStore(s3, settings.upload_bucket, repo)
+        # The user's own trained labels tag each new upload from its embedding (imagetagger.custom_labels).
+        self.custom_labels = (
+            NewUploadLabels(repo, LabelStore(aws.dynamodb_resource().Table(settings.labels_table)))
+            if settings.labels_table
+            else None
+        )
         # The endpoint's seconds per image as this (warm) environment last measured them; None until the first call.
         self._seconds_per_image: float | None = None
 
@@ -269,6 +278,8 @@ class ImageProcessor:
             logger.info("image deleted while it was tagged; nothing written", extra={"image_id": image_id})
             return {"image_id": image_id, "status": "IGNORED"}
         self._after_tagged(user_id, image_id, prediction)
+        if self.custom_labels is not None and prediction.embedding is not None:
+            self.custom_labels(user_id, image_id, prediction.embedding, prediction.model_version, prepared.record)
         metrics.add_metric(name="ImagesTagged", unit=MetricUnit.Count, value=1)
         logger.info("image tagged", extra={"image_id": image_id, "tags": [t["name"] for t in prediction.tags]})
         return {"image_id": image_id, "status": "TAGGED"}

@@ -4,6 +4,11 @@ ImagesTable holds one item per image (PK user_id, SK image_id). TagsTable holds 
 (PK user_id, SK "tag#image_id") plus the GSI ByTag (PK "user_id#tag", SK confidence) that answers "images of user U
 with tag T, most confident first" with one Query. Tag rows are written in the same transaction as the image's status,
 conditioned on the image still existing, so a deleted image is never resurrected by a late processing run.
+
+Every tag row says where it comes from (`source`): "model" (written with the model's tags), "custom" (a user's own
+label's classifier predicted it; the image item's `custom_tags` map holds the same probability) or "user" (the image
+is a positive example of the user's own label). Custom label names never equal COCO names, so their rows never
+collide with the model's.
 """
 
 from __future__ import annotations
@@ -23,7 +28,7 @@ from imagetagger.embeddings import stored_bytes
 from imagetagger.errors import NotFoundError
 from imagetagger.models import IMAGE_ID_PATTERN, ImageRecord, ImageStatus, Page
 from imagetagger.pagination import decode_token, encode_token, fixed, matching, number_between
-from imagetagger.tags import Tag
+from imagetagger.tags import Tag, TagSource
 
 BY_TAG_INDEX = "ByTag"
 _MAX_TRANSACTION_ITEMS = 100
@@ -94,6 +99,25 @@ class ImageRepository:
         # An image deleted between the two reads is simply left out.
         items = [records[image_id] for image_id in image_ids if image_id in records]
         return Page(items=items, next_token=encode_token(response.get("LastEvaluatedKey")))
+
+    def tag_rows(self, user_id: str, tag: str) -> list[tuple[str, str, float]]:
+        """(image_id, source, confidence) of every row of the user's tag (the ByTag index: one Query, paged)."""
+        query: dict[str, Any] = {
+            "IndexName": BY_TAG_INDEX,
+            "KeyConditionExpression": Key("user_tag").eq(f"{user_id}#{tag}"),
+            "ProjectionExpression": "image_id, #source, confidence",
+            "ExpressionAttributeNames": {"#source": "source"},
+        }
+        found: list[tuple[str, str, float]] = []
+        while True:
+            response = self.tags.query(**query)
+            found += [
+                (row["image_id"], str(row.get("source", "model")), float(row["confidence"]))
+                for row in response.get("Items", [])
+            ]
+            if "LastEvaluatedKey" not in response:
+                return found
+            query["ExclusiveStartKey"] = response["LastEvaluatedKey"]
 
     def tag_counts(self, user_id: str) -> list[dict[str, Any]]:
         """Every tag of the user's images with its number of images, most frequent first."""
@@ -224,16 +248,8 @@ class ImageRepository:
             }
         ]
         for tag in tags:
-            row = {
-                **tag_row_key(user_id, tag["name"], image_id),
-                "user_tag": f"{user_id}#{tag['name']}",
-                "tag": tag["name"],
-                "image_id": image_id,
-                "confidence": _decimal(tag["confidence"]),
-                "parents": list(tag["parents"]),
-                # Every stored tag says which model produced it, so a re-tag job can find older versions' tags.
-                "model_version": model_version,
-            }
+            # Every stored tag says which model produced it, so a re-tag job can find older versions' tags.
+            row = tag_row(user_id, image_id, tag["name"], tag["confidence"], tag["parents"], "model", model_version)
             operations.append({"Put": {"TableName": self.tags.name, "Item": row}})
         for name in stale:
             operations.append({"Delete": {"TableName": self.tags.name, "Key": tag_row_key(user_id, name, image_id)}})
@@ -284,13 +300,50 @@ class ImageRepository:
         item = old.get("Attributes")
         if item is None:
             raise NotFoundError(f"image {image_id} not found")
-        self._delete_tag_rows(user_id, image_id, _tag_names(item.get("tags", [])))
-        return ImageRecord.from_item(item)
+        record = ImageRecord.from_item(item)
+        self._delete_tag_rows(user_id, image_id, {tag["name"] for tag in record.displayed_tags()})
+        return record
+
+    def put_tag_rows(self, rows: Iterable[dict[str, Any]]) -> None:
+        """Write tag rows (built by `tag_row`) in batches of 25 (BatchWriteItem), retrying unprocessed ones."""
+        with self.tags.batch_writer() as batch:
+            for row in rows:
+                batch.put_item(Item=row)
+
+    def delete_tag_rows(self, user_id: str, keys: Iterable[tuple[str, str]]) -> None:
+        """Remove the rows of these (tag, image_id) pairs, in batches of 25."""
+        with self.tags.batch_writer() as batch:
+            for name, image_id in keys:
+                batch.delete_item(Key=tag_row_key(user_id, name, image_id))
 
     def _delete_tag_rows(self, user_id: str, image_id: str, names: Iterable[str]) -> None:
         with self.tags.batch_writer() as batch:
             for name in names:
                 batch.delete_item(Key=tag_row_key(user_id, name, image_id))
+
+
+def tag_row(
+    user_id: str,
+    image_id: str,
+    name: str,
+    confidence: float,
+    parents: Iterable[str],
+    source: TagSource,
+    model_version: str | None = None,
+) -> dict[str, Any]:
+    """The TagsTable row of one tag of one image (its ByTag key is user#tag, confidence)."""
+    row: dict[str, Any] = {
+        **tag_row_key(user_id, name, image_id),
+        "user_tag": f"{user_id}#{name}",
+        "tag": name,
+        "image_id": image_id,
+        "confidence": _decimal(confidence),
+        "parents": list(parents),
+        "source": source,
+    }
+    if model_version is not None:
+        row["model_version"] = model_version
+    return row
 
 
 def _tag_names(tag_items: list[dict[str, Any]]) -> list[str]:
