@@ -10,6 +10,8 @@
 2. choice: every available backend's batch-1 latency is measured; the fastest one whose val mAP is within
    `--max-map-loss` points of fp32 is recorded (with the evidence and the CPU class it was measured on) in the model's
    cache folder, where model_fn finds it. A backend outside the budget is recorded as measured and never served.
+   For a model with an embedding output, being accurate also means embeddings that agree with fp32's (mean cosine
+   over the val images at least selection.MIN_EMBEDDING_COSINE): "find similar" and custom labels compare them.
 
 Needs the dev requirements (onnx for quantisation, torch for the mAP through the training package's metrics).
 """
@@ -32,9 +34,11 @@ from imagetagger.preprocessing import prepare_bytes
 from imagetagger_endpoint.backends import (
     BACKENDS,
     DEFAULT_BACKEND,
+    EMBEDDING_OUTPUT,
     FP32_FILE,
     INPUT_NAME,
     INT8_FILE,
+    OUTPUT_NAME,
     Backend,
     load_backend,
 )
@@ -141,6 +145,21 @@ def predict_all(backend: Backend, images: np.ndarray, chunk: int = 16) -> np.nda
     return np.concatenate([backend.run(images[i : i + chunk]) for i in range(0, len(images), chunk)])
 
 
+def predict_outputs(backend: Backend, images: np.ndarray, chunk: int = 16) -> tuple[np.ndarray, np.ndarray | None]:
+    """Probabilities [N, classes] and, for a model with one, embeddings [N, D] of the images."""
+    outputs = [backend.run_outputs(images[i : i + chunk]) for i in range(0, len(images), chunk)]
+    probabilities = np.concatenate([out[OUTPUT_NAME] for out in outputs])
+    if not all(EMBEDDING_OUTPUT in out for out in outputs):
+        return probabilities, None
+    return probabilities, np.concatenate([out[EMBEDDING_OUTPUT] for out in outputs])
+
+
+def embedding_agreement(embeddings: np.ndarray, reference: np.ndarray) -> dict[str, float]:
+    """Cosine of each image's embedding with fp32's (both L2-normalised): mean and worst image."""
+    cosines = np.sum(embeddings.astype(np.float64) * reference, axis=1)
+    return {"embedding_cosine": round(float(cosines.mean()), 4), "embedding_cosine_min": round(float(cosines.min()), 4)}
+
+
 def val_set(model_dir: Path, sample_dir: Path = SAMPLE_DIR) -> tuple[np.ndarray, np.ndarray]:
     """The val split's prepared images and 0/1 targets in the model's label order."""
     from imagetagger_training.data import label_source
@@ -185,14 +204,19 @@ def choose_fastest_accurate(
     size = load_model_spec(model_dir).size
     images, targets = val_set(model_dir)
     measured: dict[str, dict[str, float]] = {}
+    reference: np.ndarray | None = None  # fp32's embeddings (measured first)
     for name in dict.fromkeys((DEFAULT_BACKEND, *names)):
         if not available(model_dir, name, cache_dir):
             continue
         backend = load_backend(model_dir, name, cache_dir)
+        probabilities, embeddings = predict_outputs(backend, images)
         measured[name] = {
             "ms_bs1": round(latency_ms(backend, size, repeats), 2),
-            "map": round(mean_average_precision(predict_all(backend, images), targets), 2),
+            "map": round(mean_average_precision(probabilities, targets), 2),
         }
+        if embeddings is not None:
+            reference = embeddings if reference is None else reference
+            measured[name].update(embedding_agreement(embeddings, reference))
         logger.info("%s: %s", name, measured[name])
     evidence = accuracy_evidence(measured, measured[DEFAULT_BACKEND]["map"], max_map_loss)
     best = min(accurate_backends(evidence), key=lambda name: (measured[name]["ms_bs1"], name))

@@ -57,6 +57,10 @@ DEFAULT_BACKEND = "ort-fp32"
 # NonMaxSuppression, one row per kept box. Indices in DETECTIONS are (image in the batch, class, anchor).
 DETECTIONS = "detections"
 BOX_OUTPUTS = (DETECTIONS, "detection_boxes", "detection_scores")
+# The default model's L2-normalised image embedding [N, D] (issue 15; training/imagetagger_training/fused/embedding.py).
+EMBEDDING_OUTPUT = "embedding"
+# Outputs with one row per image of the batch: cut to the real images of a padded chunk.
+PER_IMAGE_OUTPUTS = (OUTPUT_NAME, EMBEDDING_OUTPUT)
 
 Outputs = dict[str, np.ndarray]
 
@@ -74,7 +78,9 @@ def merge_chunks(chunks: list[tuple[int, int, Outputs]]) -> Outputs:
     padding images dropped and the rest renumbered to the whole batch."""
     merged: dict[str, list[np.ndarray]] = {}
     for offset, count, outputs in chunks:
-        merged.setdefault(OUTPUT_NAME, []).append(outputs[OUTPUT_NAME][:count])
+        for name in PER_IMAGE_OUTPUTS:
+            if name in outputs:
+                merged.setdefault(name, []).append(outputs[name][:count])
         if DETECTIONS in outputs:
             keep = outputs[DETECTIONS][:, 0] < count
             for name in BOX_OUTPUTS:

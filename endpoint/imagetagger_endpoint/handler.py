@@ -21,12 +21,21 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
+from imagetagger.embeddings import to_base64
 from imagetagger.errors import ImageTaggerError, InvalidImageError, UnsupportedMediaTypeError
 from imagetagger.media import MEDIA_TYPES, parse_media_type
 from imagetagger.modelspec import ModelSpec, load_model_spec
 from imagetagger.preprocessing import decode_image, prepare
 from imagetagger.tags import instances_by_class, tags_from_probabilities
-from imagetagger_endpoint.backends import BOX_OUTPUTS, OUTPUT_NAME, Backend, Outputs, load_backend, merge_chunks
+from imagetagger_endpoint.backends import (
+    BOX_OUTPUTS,
+    EMBEDDING_OUTPUT,
+    OUTPUT_NAME,
+    Backend,
+    Outputs,
+    load_backend,
+    merge_chunks,
+)
 from imagetagger_endpoint.selection import cache_dir_for, choose_backend
 
 logger = logging.getLogger(__name__)
@@ -176,13 +185,15 @@ def predict_fn(input_data: ModelInput, model: TaggingModel) -> dict[str, Any]:
         instances = instances_by_class(*(outputs[name] for name in BOX_OUTPUTS), n_images=len(probabilities))
     else:  # a classifier-only model: tags without boxes
         instances = [{} for _ in range(len(probabilities))]
-    return {
-        "model_version": model.spec.model_version,
-        "predictions": [
-            {"tags": tags_from_probabilities(row, model.spec.labels, found)}
-            for row, found in zip(probabilities, instances, strict=True)
-        ],
-    }
+    embeddings = outputs.get(EMBEDDING_OUTPUT)
+    predictions: list[dict[str, Any]] = [
+        {"tags": tags_from_probabilities(row, model.spec.labels, found)}
+        for row, found in zip(probabilities, instances, strict=True)
+    ]
+    if embeddings is not None:  # base64 of float16 little-endian (imagetagger.embeddings): 256 bytes at D = 128
+        for prediction, vector in zip(predictions, embeddings, strict=True):
+            prediction["embedding"] = to_base64(vector)
+    return {"model_version": model.spec.model_version, "predictions": predictions}
 
 
 def output_fn(prediction: dict[str, Any], accept: str | None = JSON) -> tuple[bytes, str]:

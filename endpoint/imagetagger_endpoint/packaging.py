@@ -27,6 +27,7 @@ VARIANT_FILES = ("model.int8.onnx", CHOICE_FILE)  # optimised variants made on t
 SERVING_MODULES = {
     "imagetagger": (
         "__init__.py",
+        "embeddings.py",
         "errors.py",
         "jpeg_structure.py",
         "media.py",

@@ -1,7 +1,7 @@
 // Service worker: keeps the app shell available offline and makes the page installable. Only the page's own static
 // files are cached; config.json and every API or S3 request always go to the network (they are live data).
 
-const CACHE = "imagetagger-shell-v5";
+const CACHE = "imagetagger-shell-v6";
 const SHELL = [
   "./",
   "index.html",
@@ -21,7 +21,12 @@ const SHELL = [
   "js/detail-view.js",
   "js/dom.js",
   "js/gallery-view.js",
+  "js/label-form.js",
+  "js/label-names.js",
+  "js/labels-view.js",
   "js/polling.js",
+  "js/similar.js",
+  "js/thumb-grid.js",
   "js/thumbnails.js",
   "js/tiles.js",
   "js/upload.js",

@@ -154,7 +154,8 @@ def test_deleting_someone_elses_image_is_404_and_keeps_it(api, tagged, lambda_co
 def test_tag_now_returns_tags_and_stores_nothing(api, model, stack, lambda_context):
     status, body = _call(api, lambda_context, load_event("api/tag_now.json"))
     assert status == 200
-    assert body == {"tags": model.tags, "model_version": model.model_version}
+    # Every tag says where it comes from: here the model (issue 15's custom labels are "custom" or "user").
+    assert body == {"tags": [{**tag, "source": "model"} for tag in model.tags], "model_version": model.model_version}
     assert boto3.client("s3", region_name=REGION).list_objects_v2(Bucket=stack.bucket).get("KeyCount", 0) == 0
 
 
@@ -194,7 +195,10 @@ def test_openapi_route_serves_the_committed_document(api, lambda_context):
         "/openapi.json",
         "/images/{image_id}/tags",
         "/images/{image_id}/retry",
+        "/images/{image_id}/similar",
         "/models",
+        "/labels",
+        "/labels/{name}",
     }
 
 

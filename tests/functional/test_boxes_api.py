@@ -75,7 +75,9 @@ def test_an_image_tagged_before_boxes_existed_has_empty_instances(api, lambda_co
     status, image = _call(api, lambda_context, http_event("api/get_image.json", image_id=image_id))
 
     assert status == 200
-    assert image["tags"] == [{"name": "dog", "confidence": 0.9, "parents": ["animal"], "instances": []}]
+    assert image["tags"] == [
+        {"name": "dog", "confidence": 0.9, "parents": ["animal"], "instances": [], "source": "model"}
+    ]
 
 
 def test_corrections_keep_the_models_boxes_and_added_tags_have_none(api, zebras, lambda_context):
@@ -91,8 +93,8 @@ def test_corrections_keep_the_models_boxes_and_added_tags_have_none(api, zebras,
     # THEN the corrected tags are the kept zebra with its two boxes and the added horse without any
     assert status == 200, answer
     assert answer["corrections"]["tags"] == [
-        {"name": "zebra", "confidence": 0.97, "parents": ["animal"], "instances": ZEBRA_BOXES},
-        {"name": "horse", "confidence": 1.0, "parents": ["animal"], "instances": []},
+        {"name": "zebra", "confidence": 0.97, "parents": ["animal"], "instances": ZEBRA_BOXES, "source": "model"},
+        {"name": "horse", "confidence": 1.0, "parents": ["animal"], "instances": [], "source": "user"},
     ]
     # AND the model's own tags, boxes included, are untouched (a GET says the same as the PUT's answer)
     status, image = _call(api, lambda_context, http_event("api/get_image.json", image_id=zebras))

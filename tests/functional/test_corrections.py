@@ -84,7 +84,8 @@ def test_a_second_put_replaces_the_first(api, dog_and_cat, lambda_context):
 @pytest.mark.parametrize(
     ("payload", "message"),
     [
-        ({"add": ["dragon"]}, "unknown tag"),
+        ({"add": ["drag#on"]}, "contains '#'"),  # any other name is one of the user's own labels
+        ({"add": ["Dog"]}, "is the COCO tag 'dog'"),
         ({"confirm": ["dog"], "reject": ["dog"]}, "both kept and rejected"),
         ({"add": "dog"}, ""),
         ("not json", ""),

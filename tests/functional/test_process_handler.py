@@ -24,7 +24,9 @@ def test_uploaded_photo_is_tagged(upload_image, deliver, api, model, stack, lamb
     assert status == 200
     assert image["status"] == "TAGGED"
     # The endpoint's boxes reach the record and the API unchanged.
-    assert image["tags"] == [{"name": "dog", "confidence": 0.93, "parents": ["animal"], "instances": [DOG_BOX]}]
+    assert image["tags"] == [
+        {"name": "dog", "confidence": 0.93, "parents": ["animal"], "instances": [DOG_BOX], "source": "model"}
+    ]
     assert image["model_version"] == "test-model-1"
     # The endpoint got one preprocessed image as the contract says: uint8 [1, S, S, 3] .npy (S: the model's size).
     (request,) = model.requests

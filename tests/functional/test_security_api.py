@@ -20,6 +20,7 @@ VALID_ID = "0192a3b4c5d6e7f80912a3b4c5d6e7f8"
 VALID_BODIES = {
     "POST /uploads": json.dumps({"filename": "a.jpg", "content_type": "image/jpeg", "size": 1000}),
     "PUT /images/{image_id}/tags": json.dumps({"confirm": ["dog"]}),
+    "POST /labels": json.dumps({"name": "my bike", "image_ids": ["0" * 32]}),
 }
 
 

@@ -46,8 +46,9 @@ def test_functions_resolve_to_their_code_directories():
 
 
 def test_the_upload_queue_feeds_the_process_function_with_partial_batch_failures():
-    (source,) = queue_sources(load_template(TEMPLATE))
-    assert source.function == "ProcessFunction" and source.queue_logical_id == "UploadQueue"
+    sources = {source.function: source for source in queue_sources(load_template(TEMPLATE))}
+    source = sources["ProcessFunction"]
+    assert source.queue_logical_id == "UploadQueue"
     assert 1 <= source.batch_size <= 10 and source.partial_batch_failures
 
 

@@ -46,7 +46,7 @@ class MemoryRepository:
         self.batch_reads = getattr(self, "batch_reads", 0) + 1
         return {key: {"user_id": key[0], "image_id": key[1], "revision": 0} for key in keys if self.exists}
 
-    def mark_tagged(self, user_id, image_id, tags, model_version, current=None):
+    def mark_tagged(self, user_id, image_id, tags, model_version, current=None, embedding=None):
         self.tagged.append((image_id, tags, model_version))
         return self.exists
 
@@ -108,7 +108,7 @@ def test_endpoint_failure_raises_and_marks_failed_only_on_the_last_receive():
 
 
 class BrokenRepository(MemoryRepository):
-    def mark_tagged(self, user_id, image_id, tags, model_version, current=None):
+    def mark_tagged(self, user_id, image_id, tags, model_version, current=None, embedding=None):
         raise RuntimeError("DynamoDB throttled")
 
 

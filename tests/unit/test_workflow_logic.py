@@ -63,13 +63,28 @@ def test_correction_labels_are_predicted_minus_rejected_plus_vouched():
     assert Correction.from_item(correction.to_item()) == correction
 
 
+def test_custom_label_names_are_examples_of_the_users_labels_never_coco_training_labels():
+    correction = build_correction(
+        confirm=["dog"], reject=["Old Bike"], add=["my bike"], spellings={"my bike": "My Bike"}
+    )
+    assert correction.added == ("My Bike",)  # the label's first spelling wins
+    assert correction.custom_positives() == ["My Bike"] and correction.custom_negatives() == ["Old Bike"]
+    assert correction.labels(["dog", "cat"]) == ["cat", "dog"]  # the prepare step's labels: COCO names only
+
+
 @pytest.mark.parametrize(
     ("confirm", "reject", "add", "message"),
-    [([], [], ["unicorn"], "unknown tag"), (["dog"], ["dog"], [], "both kept and rejected"), ([], ["x"], [], "x")],
+    [
+        ([], [], ["uni#corn"], "contains '#'"),
+        ([], [], ["Dog"], "is the COCO tag 'dog'"),
+        ([], [], ["x" * 41], "at most 40"),
+        (["dog"], ["dog"], [], "both kept and rejected"),
+        (["my bike"], ["My Bike"], [], "both kept and rejected"),
+    ],
 )
 def test_bad_corrections_say_what_is_wrong(confirm, reject, add, message):
     with pytest.raises(InvalidRequestError, match=message):
-        build_correction(confirm, reject, add)
+        build_correction(confirm, reject, add, spellings={"my bike": "my bike"})
 
 
 # ------------------------------------------------------------------------------------------------------- manifests

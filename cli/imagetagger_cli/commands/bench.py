@@ -21,6 +21,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--budget-s", type=float, default=3.0, help="seconds of timed runs per backend and batch size")
     parser.add_argument("--cold-runs", type=int, default=5, help="endpoint starts to take the median of")
     parser.add_argument("--pipeline-runs", type=int, default=3, help="bulk tagging runs to take the median of")
+    parser.add_argument(
+        "--similar",
+        action="store_true",
+        help="only find similar: one user's 10,000 images (matrix load + search), and neighbour quality on val",
+    )
     parser.set_defaults(func=run)
 
 
@@ -28,6 +33,11 @@ def run(args: argparse.Namespace) -> int:
     from imagetagger_bench.run import DEFAULT_MODEL_DIR, run_benchmark
 
     logging.basicConfig(level=logging.WARNING if args.json else logging.INFO, format="%(message)s")
+    if args.similar:
+        from imagetagger_bench.similar import run_similar_benchmark
+
+        print(json.dumps(run_similar_benchmark(), indent=None if args.json else 1))  # noqa: T201
+        return 0
     report = run_benchmark(
         args.model_dir or DEFAULT_MODEL_DIR, args.budget_s, cold_runs=args.cold_runs, pipeline_runs=args.pipeline_runs
     )

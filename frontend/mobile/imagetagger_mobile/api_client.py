@@ -74,10 +74,18 @@ class Tag:
     confidence: float
     parents: list[str] = field(default_factory=list)
     instances: list[Instance] = field(default_factory=list)  # [] when nothing located it (or an older record)
+    # Where it comes from: "model" (the default model), "custom" (the classifier of one of the user's own labels) or
+    # "user" (added by hand). Records from before custom labels have no source: those are the model's.
+    source: str = "model"
 
     @property
     def parent(self) -> str | None:
         return self.parents[0] if self.parents else None
+
+    @property
+    def is_users_own(self) -> bool:
+        """One of the user's own labels, not a COCO tag of the model."""
+        return self.source in ("custom", "user")
 
 
 @dataclass(frozen=True)
@@ -122,6 +130,7 @@ def tags_from_json(items: list[dict[str, Any]]) -> list[Tag]:
             confidence=float(t["confidence"]),
             parents=list(t.get("parents") or []),
             instances=[_instance(i) for i in t.get("instances") or []],
+            source=t.get("source") or "model",
         )
         for t in items
     ]

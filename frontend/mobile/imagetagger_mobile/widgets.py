@@ -23,20 +23,51 @@ def labelled_icon_button(icon: ft.IconData, label: str, on_click: Callable) -> f
     return ft.IconButton(ft.Icon(icon, semantics_label=label), tooltip=label, on_click=on_click)
 
 
+# How a tag of the user's own labels is marked (the API's `source`); the model's COCO tags carry no mark.
+SOURCE_MARKS = {"custom": "your label", "user": "added by you"}
+CUSTOM_COLOUR = "#6A2C91"
+
+
+def source_mark(tag: Tag) -> ft.Control | None:
+    """A small "your label" / "added by you" badge, or None for the model's own tags."""
+    text = SOURCE_MARKS.get(tag.source)
+    if text is None:
+        return None
+    return ft.Container(
+        ft.Text(text, size=11, weight=ft.FontWeight.BOLD, color=CUSTOM_COLOUR),
+        border=ft.Border.all(1, CUSTOM_COLOUR),
+        border_radius=8,
+        padding=ft.Padding.symmetric(horizontal=5),
+    )
+
+
 def tag_row(tag: Tag) -> ft.Control:
-    """`dog  animal  [=======   ] 93%`: name, parent category, confidence bar and number."""
+    """`dog  animal  [=======   ] 93%`: name, parent category (or the mark of the user's own label), confidence bar
+    and number."""
     percent = round(tag.confidence * 100)
+    under_name = source_mark(tag) or ft.Text(tag.parent or "", size=12, color=ft.Colors.ON_SURFACE_VARIANT)
     return ft.Row(
         [
             ft.Column(
                 [
-                    ft.Text(tag.name, weight=ft.FontWeight.BOLD),
-                    ft.Text(tag.parent or "", size=12, color=ft.Colors.ON_SURFACE_VARIANT),
+                    ft.Text(
+                        tag.name,
+                        weight=ft.FontWeight.BOLD,
+                        color=CUSTOM_COLOUR if tag.is_users_own else None,
+                        semantics_label=f"{tag.name}, {SOURCE_MARKS[tag.source]}" if tag.is_users_own else None,
+                    ),
+                    under_name,
                 ],
                 spacing=0,
                 width=110,
             ),
-            ft.ProgressBar(value=tag.confidence, expand=True, bar_height=8, semantics_label=f"{tag.name} confidence"),
+            ft.ProgressBar(
+                value=tag.confidence,
+                expand=True,
+                bar_height=8,
+                color=CUSTOM_COLOUR if tag.is_users_own else None,
+                semantics_label=f"{tag.name} confidence",
+            ),
             ft.Text(f"{percent}%", width=44, text_align=ft.TextAlign.RIGHT),
         ],
         vertical_alignment=ft.CrossAxisAlignment.CENTER,
@@ -44,6 +75,7 @@ def tag_row(tag: Tag) -> ft.Control:
 
 
 def tag_list(tags: list[Tag]) -> ft.Control:
+    """The tags, the model's first (as the API lists them), then the user's own labels, each marked."""
     if not tags:
         return ft.Text("No object the model knows was found.", italic=True)
     return ft.Column([tag_row(tag) for tag in tags], spacing=6)

@@ -97,4 +97,27 @@ export class Api {
   deleteImage(imageId) {
     return this.request("DELETE", `/images/${encodeURIComponent(imageId)}`);
   }
+
+  /** The caller's nearest photos by their embeddings, most similar first, each with a `similarity` in [-1, 1]. */
+  similarImages(imageId, limit) {
+    return this.request("GET", `/images/${encodeURIComponent(imageId)}/similar`, { query: { limit } });
+  }
+
+  // The user's own labels, learned from the photos they mark as examples.
+  listLabels() {
+    return this.request("GET", "/labels");
+  }
+
+  getLabel(name) {
+    return this.request("GET", `/labels/${encodeURIComponent(name)}`);
+  }
+
+  /** Creates the label (or adds examples to an existing one): the images become positive examples. */
+  createLabel(name, imageIds) {
+    return this.request("POST", "/labels", { json: { name, image_ids: imageIds } });
+  }
+
+  deleteLabel(name) {
+    return this.request("DELETE", `/labels/${encodeURIComponent(name)}`);
+  }
 }

@@ -13,8 +13,12 @@ import {
   storeToken,
 } from "./auth.js";
 import { loadConfig } from "./config.js";
+import { suggestLabels } from "./corrections.js";
 import { DetailView } from "./detail-view.js";
 import { GalleryView } from "./gallery-view.js";
+import { isCocoName, sameLabel } from "./label-names.js";
+import { LabelForm } from "./label-form.js";
+import { LabelsView } from "./labels-view.js";
 import { describeAccepted, formatBytes } from "./upload.js";
 import { UploadsView } from "./uploads-view.js";
 
@@ -42,7 +46,7 @@ function showSignIn(config) {
   (config.authMode === "local" ? $("user-name") : $("cognito-button")).focus();
 }
 
-function showApp(token, gallery) {
+function showApp(token, gallery, labels) {
   $("sign-in-view").hidden = true;
   $("app-view").hidden = false;
   $("session").hidden = false;
@@ -50,6 +54,7 @@ function showApp(token, gallery) {
   setUploadsEnabled(Boolean(token));
   $("upload-title").focus();
   gallery.refresh();
+  labels.refresh({ message: "" }); // nothing said to a previous session's user
 }
 
 function wireSignIn(config, onSignedIn) {
@@ -112,7 +117,9 @@ function wireSearch(gallery) {
   showSlider();
   $("search-form").addEventListener("submit", (event) => {
     event.preventDefault();
-    const tag = $("search-tag").value.trim().toLowerCase();
+    // COCO's tags are lower case; the user's own labels are found as they spell them.
+    const typed = $("search-tag").value.trim();
+    const tag = isCocoName(typed) ? typed.toLowerCase() : typed;
     gallery.search(tag ? { tag, minConfidence: Number(slider.value) } : {});
   });
   $("clear-search").addEventListener("click", () => {
@@ -138,8 +145,15 @@ async function main() {
     showError("Your session has ended; please sign in again.");
     showSignIn(config);
   });
-  const detail = new DetailView({ api, dialog: $("detail") });
-  const gallery = new GalleryView({
+  let gallery = null;
+  let labels = null;
+  const detail = new DetailView({
+    api,
+    dialog: $("detail"),
+    onChange: () => gallery.refresh(),
+    onCorrected: () => labels.refresh(), // a tag of the user's own added or rejected: one more example
+  });
+  gallery = new GalleryView({
     api,
     detail,
     elements: {
@@ -152,10 +166,32 @@ async function main() {
       minConfidence: $("min-confidence"),
     },
   });
+  labels = new LabelsView({
+    api,
+    elements: { list: $("labels"), status: $("labels-status") },
+    openImage: (record, opener) => detail.open(record, { opener, onUpdated: () => gallery.refresh(), onDeleted: () => gallery.refresh() }),
+    onTrained: () => gallery.refresh(),
+    onDeleted: (name) => gallery.refreshUntil((records) => !records.some((r) => (r.tags || []).some((tag) => sameLabel(tag.name, name)))),
+    onLoaded: suggestLabels,
+  });
+  new LabelForm({
+    api,
+    gallery,
+    labels,
+    elements: {
+      toggle: $("select-toggle"),
+      form: $("label-form"),
+      count: $("selection-count"),
+      name: $("label-name"),
+      error: $("label-name-error"),
+      suggestions: $("label-options"),
+    },
+    onCreated: () => gallery.refresh(),
+  });
   const uploads = new UploadsView({ api, config, list: $("results"), detail, onChange: () => gallery.refresh() });
   const onSignedIn = () => {
     showError("");
-    showApp(currentToken(), gallery);
+    showApp(currentToken(), gallery, labels);
   };
   wireSignIn(config, onSignedIn);
   wireUploads(uploads);

@@ -92,7 +92,7 @@ export class ImageCard {
 }
 
 /** Shows the first of `src` (one URL or a list) that loads in `container`, else a placeholder glyph. */
-function showPhoto(container, src, alt) {
+export function showPhoto(container, src, alt) {
   const candidates = (Array.isArray(src) ? src : [src]).filter(Boolean);
   if (!candidates.length) {
     container.replaceChildren(placeholderIcon());

@@ -1,19 +1,29 @@
-// Correcting a tagged image: mark each predicted tag right or wrong, add tags the model missed, save.
+// Correcting a tagged image: mark each predicted tag right or wrong, add tags the model missed, save. An added tag is
+// one of COCO's 80 or a name of the user's own (js/label-names.js): that makes the photo an example of that label.
 // PUT /images/{id}/tags replaces the user's earlier correction, so the editor always sends the whole state.
 // The next training run learns (predicted - rejected) | confirmed | added for this image.
 
 import { el, renderTagRow } from "./dom.js";
+import { isCocoName, labelNameProblem, sameLabel } from "./label-names.js";
 import { COCO_CATEGORIES } from "./vocabulary.js";
 
-let datalistAdded = false;
+let datalist = null;
+let labelNames = [];
 
-// One shared <datalist> of the 80 category names serves every editor's "missing tag" field.
+// One shared <datalist> of the 80 category names and the user's own labels serves every editor's "missing tag" field.
 function vocabularyList() {
-  if (!datalistAdded) {
-    document.body.append(el("datalist", { id: "coco-categories" }, ...COCO_CATEGORIES.map((name) => el("option", { value: name }))));
-    datalistAdded = true;
+  if (!datalist) {
+    datalist = el("datalist", { id: "coco-categories" });
+    document.body.append(datalist);
   }
+  datalist.replaceChildren(...[...labelNames, ...COCO_CATEGORIES].map((name) => el("option", { value: name })));
   return "coco-categories";
+}
+
+/** The user's own label names, suggested first in the "missing tag" field. */
+export function suggestLabels(names) {
+  labelNames = [...names];
+  if (datalist) vocabularyList();
 }
 
 export class CorrectionsEditor {
@@ -81,16 +91,19 @@ export class CorrectionsEditor {
   }
 
   addTag(input) {
-    const tag = input.value.trim().toLowerCase();
-    if (!tag) return;
-    if (!COCO_CATEGORIES.includes(tag)) {
-      this.message.textContent = `“${tag}” is not one of the 80 COCO categories the model knows.`;
+    const typed = input.value.trim();
+    if (!typed) return;
+    // COCO's names are lower case; a label of the user's own keeps their spelling (the API compares it ignoring case).
+    const tag = isCocoName(typed) ? typed.toLowerCase() : typed;
+    const problem = isCocoName(tag) ? null : labelNameProblem(tag);
+    if (problem) {
+      this.message.textContent = `“${tag}” cannot be added: ${problem}`;
       return;
     }
-    const predicted = (this.record.tags || []).map((t) => t.name);
-    if (predicted.includes(tag)) {
-      this.verdicts.set(tag, "confirm"); // adding a predicted tag means it is right
-    } else if (!this.added.includes(tag)) {
+    const predicted = (this.record.tags || []).map((t) => t.name).find((name) => sameLabel(name, tag));
+    if (predicted) {
+      this.verdicts.set(predicted, "confirm"); // adding a predicted tag means it is right
+    } else if (!this.added.some((name) => sameLabel(name, tag))) {
       this.added.push(tag);
     }
     this.render();

@@ -1,4 +1,5 @@
-// The photo detail view: one image large with its tags' boxes drawn on it, its tags, and the corrections editor.
+// The photo detail view: one image large with its tags' boxes drawn on it, its tags, the corrections editor, and
+// "More like this" (js/similar.js).
 // A modal <dialog>: the rest of the page is inert while it is open, Escape closes it, and focus goes back to what
 // opened it. Hovering or focusing a tag (its row or a button in it) highlights that tag's boxes; hovering a box
 // highlights its tag.
@@ -7,14 +8,25 @@ import { drawBoxes, highlightBoxes } from "./boxes.js";
 import { placeholderIcon, statusText } from "./cards.js";
 import { CorrectionsEditor } from "./corrections.js";
 import { el } from "./dom.js";
+import { SimilarPhotos } from "./similar.js";
 import { thumbnailFor } from "./thumbnails.js";
 
 export class DetailView {
-  /** `dialog` is the page's <dialog id="detail">, with its parts already in index.html. */
-  constructor({ api, dialog }) {
+  /**
+   * `dialog` is the page's <dialog id="detail">, with its parts already in index.html. onChange() is called when a
+   * photo opened from "More like this" (which no tile is watching) was corrected or deleted; onCorrected() after
+   * every saved correction (one may add an example to the user's own labels).
+   */
+  constructor({ api, dialog, onChange = () => {}, onCorrected = () => {} }) {
     this.api = api;
+    this.onCorrected = onCorrected;
     this.dialog = dialog;
     this.part = (name) => dialog.querySelector(`[data-part="${name}"]`);
+    this.similar = new SimilarPhotos({
+      api,
+      container: this.part("similar"),
+      open: (record) => this.open(record, { opener: this.opener, onUpdated: onChange, onDeleted: onChange }),
+    });
     this.part("close").addEventListener("click", () => this.close());
     // A click on the backdrop (outside the panel) closes, as on most photo viewers.
     dialog.addEventListener("click", (event) => {
@@ -57,7 +69,9 @@ export class DetailView {
     this.showPhoto(record, name);
     this.showTags(record);
     this.renderActions();
+    this.similar.show(record);
     if (!this.dialog.open) this.dialog.showModal();
+    this.dialog.scrollTop = 0; // a photo opened from "More like this" starts at its top too
     this.part("title").focus();
   }
 
@@ -109,6 +123,7 @@ export class DetailView {
       // PUT answers without the photo's URL; the one we have is still valid.
       this.record = { ...this.record, ...corrected, thumbnail_url: this.record.thumbnail_url };
       this.onUpdated(this.record);
+      this.onCorrected();
       return this.record;
     });
     area.replaceChildren(editor.root);

@@ -38,14 +38,26 @@ function boxCount(tag) {
   );
 }
 
+// Where a tag comes from (the API's `source`): the model's own COCO tags carry no mark; the user's labels do.
+const SOURCES = {
+  custom: { text: "your label", title: "Found by the classifier of your own label" },
+  user: { text: "added by you", title: "You added this tag" },
+};
+
+/** A small mark naming the tag's source, or null for the model's own tags (and records from before sources). */
+export function sourceBadge(tag) {
+  const source = SOURCES[tag.source];
+  return source ? el("span", { className: `tag-source tag-source-${tag.source}`, text: source.text, title: source.title }) : null;
+}
+
 /** One tag: name, parent category, how many boxes, confidence bar and number; `extra` (e.g. correction buttons) last. */
 export function renderTagRow(tag, extra = null) {
   const parent = (tag.parents || [])[0];
   return el(
     "li",
-    { className: "tag", "data-tag": tag.name },
+    { className: "tag", "data-tag": tag.name, "data-source": tag.source || "model" },
     el("span", { className: "tag-name", text: tag.name }),
-    el("span", { className: "tag-meta" }, parent ? el("span", { className: "tag-parent", text: parent, title: "category" }) : null, boxCount(tag)),
+    el("span", { className: "tag-meta" }, sourceBadge(tag), parent ? el("span", { className: "tag-parent", text: parent, title: "category" }) : null, boxCount(tag)),
     el("span", { className: "bar", "aria-hidden": "true" }, el("span", { style: `width:${percent(tag.confidence)}` })),
     el("span", { className: "tag-confidence", text: percent(tag.confidence), "aria-label": `confidence ${percent(tag.confidence)}` }),
     extra,

@@ -1,5 +1,6 @@
 // The gallery: a grid of the user's photos (newest first, or those with a tag above a minimum confidence) and tag
-// counts. A photo opens in the detail view (boxes, corrections, delete).
+// counts. A photo opens in the detail view (boxes, corrections, delete). In selection mode a photo is selected instead,
+// to become an example of one of the user's own labels (js/label-form.js).
 
 import { el } from "./dom.js";
 import { canRetry, waitUntilDone } from "./polling.js";
@@ -14,6 +15,10 @@ export class GalleryView {
     this.api = api;
     this.detail = detail;
     this.$ = elements; // {grid, status, loadMore, tagCounts, tagOptions, tagInput, minConfidence}
+    this.onSelectionChange = () => {};
+    this.selecting = false;
+    this.selected = new Set(); // image ids, kept across searches and pages
+    this.tiles = []; // {tile, record} of the photos shown
     this.query = {};
     this.nextToken = null;
     this.$.loadMore.addEventListener("click", () => this.loadPage());
@@ -23,11 +28,25 @@ export class GalleryView {
     await Promise.all([this.search(this.query), this.loadTags()]);
   }
 
+  /**
+   * Re-reads the gallery until `settled(records)` holds for the photos shown, for at most `maxMs`: for work the
+   * server finishes in the background (a deleted label's tags are removed from the photos within seconds).
+   */
+  async refreshUntil(settled, maxMs = 60_000) {
+    const until = Date.now() + maxMs;
+    await this.refresh();
+    while (!settled(this.tiles.map(({ record }) => record)) && Date.now() < until) {
+      await new Promise((resolve) => setTimeout(resolve, 2000));
+      await this.refresh();
+    }
+  }
+
   async search(query) {
     this.query = query;
     this.nextToken = null;
     this.generation = (this.generation || 0) + 1; // answers to an older search are dropped
     this.$.grid.replaceChildren();
+    this.tiles = [];
     await this.loadPage();
   }
 
@@ -53,12 +72,33 @@ export class GalleryView {
     this.$.status.textContent = shown ? `${shown}${this.nextToken ? "+" : ""} image${shown === 1 ? "" : "s"} ${what}.` : `No images ${what} yet.`;
   }
 
+  /** Selection mode on or off; turning it off forgets the selection. */
+  setSelecting(selecting) {
+    this.selecting = selecting;
+    if (!selecting) this.selected.clear();
+    for (const shown of this.tiles) this.showSelection(shown);
+    this.onSelectionChange(this.selected.size);
+  }
+
+  toggleSelected(shown) {
+    const id = shown.record.image_id;
+    if (this.selected.has(id)) this.selected.delete(id);
+    else this.selected.add(id);
+    this.showSelection(shown);
+    this.onSelectionChange(this.selected.size);
+  }
+
+  showSelection({ tile, record }) {
+    tile.setSelection({ selecting: this.selecting, selected: this.selected.has(record.image_id), selectable: record.status === "TAGGED" });
+  }
+
   tile(record) {
     let current = record;
+    const shown = { record };
     const tile = new GalleryTile({
       title: record.filename || record.image_id,
       onOpen: (opener) =>
-        this.detail.open(current, {
+        this.selecting ? this.toggleSelected(shown) : this.detail.open(current, {
           opener,
           onUpdated: (updated) => {
             current = updated;
@@ -74,6 +114,9 @@ export class GalleryView {
     tile.setThumbnail(thumbnailFor(record), record.filename || "uploaded image");
     const phase = record.status === "PENDING" ? "waiting" : record.status;
     tile.update({ phase, record, canRetry: canRetry(record) });
+    shown.tile = tile;
+    this.tiles.push(shown);
+    this.showSelection(shown);
     return tile;
   }
 

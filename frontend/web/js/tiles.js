@@ -1,5 +1,6 @@
 // One gallery image as a tile: the photo, its name and one status line (its tags once tagged, the reason when it
-// failed). The whole tile is one button that opens the photo detail view; a retriable failure also offers Retry.
+// failed). The whole tile is one button that opens the photo detail view (or, in selection mode, selects the photo);
+// a retriable failure also offers Retry.
 
 import { placeholderIcon, statusText } from "./cards.js";
 import { el } from "./dom.js";
@@ -23,6 +24,19 @@ export class GalleryTile {
     this.root = el("li", { className: "tile" }, this.button, this.status, this.actions);
   }
 
+  /**
+   * In the gallery's selection mode the tile's button selects the photo (a toggle, aria-pressed) instead of opening
+   * it; a photo that is not tagged cannot be a label's example, so it cannot be selected.
+   */
+  setSelection({ selecting, selected = false, selectable = true }) {
+    this.root.classList.toggle("selecting", selecting);
+    this.root.classList.toggle("selected", selecting && selected);
+    this.button.setAttribute("aria-label", `${selecting ? "Select" : "Open"} ${this.title}`);
+    if (selecting) this.button.setAttribute("aria-pressed", String(selected));
+    else this.button.removeAttribute("aria-pressed");
+    this.button.disabled = selecting && !selectable;
+  }
+
   /** The first of the candidate URLs that loads, else a placeholder (e.g. for a file that is not an image). */
   setThumbnail(candidates, alt) {
     if (!candidates.length) {
@@ -39,7 +53,8 @@ export class GalleryTile {
     this.root.dataset.phase = state.phase;
     this.root.dataset.imageId = state.record.image_id;
     this.status.className = `status status-${state.phase.toLowerCase()}`;
-    this.status.textContent = state.phase === "TAGGED" ? tagSummary(state.record) : statusText(state);
+    if (state.phase === "TAGGED") this.status.replaceChildren(...tagSummary(state.record));
+    else this.status.textContent = statusText(state);
     const retry =
       state.canRetry && this.onRetry
         ? el("button", { type: "button", text: "Retry", "aria-label": `Retry ${this.title}`, onClick: () => this.onRetry() })
@@ -48,10 +63,25 @@ export class GalleryTile {
   }
 }
 
-// What the user would call the photo: the corrected tags when they corrected it, else the model's best few.
+// What the user would call the photo: the corrected tags when they corrected it, else the model's best few. The tags
+// of the user's own labels come first and are marked, so they stand out from the model's COCO tags.
 function tagSummary(record) {
-  const names = record.corrections ? record.corrections.labels : (record.tags || []).map((tag) => tag.name);
-  if (!names.length) return "No tags";
+  const tags = [...(record.tags || []), ...((record.corrections && record.corrections.tags) || [])];
+  const sourceOf = new Map(tags.map((tag) => [tag.name, tag.source]));
+  const predicted = (record.tags || []).map((tag) => tag.name);
+  const all = record.corrections ? record.corrections.labels : predicted;
+  // The user's own labels first: they are what the user asked for, and a tile has room for only a few tags. (A
+  // correction's labels are what the next training run learns; the own labels' classifiers' tags come on top.)
+  const own = (name) => ["custom", "user"].includes(sourceOf.get(name));
+  const names = [...new Set([...all, ...predicted].filter(own)), ...all.filter((name) => !own(name))];
+  if (!names.length) return ["No tags"];
+  const shown = names.slice(0, TAGS_ON_A_TILE).flatMap((name, i) => [i ? ", " : "", tileTag(name, sourceOf.get(name))]);
   const more = names.length > TAGS_ON_A_TILE ? ` +${names.length - TAGS_ON_A_TILE}` : "";
-  return `${names.slice(0, TAGS_ON_A_TILE).join(", ")}${more}`;
+  return [...shown, more].filter(Boolean);
+}
+
+function tileTag(name, source) {
+  if (source !== "custom" && source !== "user") return name;
+  const hint = source === "custom" ? " (your label)" : " (added by you)";
+  return el("span", { className: `tile-tag tile-tag-${source}`, "data-tag": name, "data-source": source }, name, el("span", { className: "visually-hidden", text: hint }));
 }

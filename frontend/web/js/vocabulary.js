@@ -1,4 +1,4 @@
-// COCO's 80 categories: the tags every model of ours predicts, and the only COCO tags a correction may add.
+// COCO's 80 categories: the tags every model of ours predicts (a correction may also add a label of the user's own).
 // Fetched from coco_categories.json, the very file the API checks corrections against (imagetagger/coco_categories.json,
 // served next to the page by the local web server and by `imagetagger publish-web`), so the page keeps no copy.
 

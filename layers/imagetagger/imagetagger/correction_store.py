@@ -19,16 +19,18 @@ class CorrectionStore:
 
     images: Any
 
-    def save(self, user_id: str, image_id: str, correction: Correction) -> None:
-        """Replace the user's correction of the image: NotFoundError if there is no such image, ConflictError while it
-        is not TAGGED (there is nothing to correct yet, and a FAILED file cannot become a training example)."""
+    def save(self, user_id: str, image_id: str, correction: Correction) -> Correction | None:
+        """Replace the user's correction of the image and return the one it replaced (None: there was none).
+        NotFoundError if there is no such image, ConflictError while it is not TAGGED (there is nothing to correct
+        yet, and a FAILED file cannot become a training example)."""
         try:
-            self.images.update_item(
+            response = self.images.update_item(
                 Key={"user_id": user_id, "image_id": image_id},
                 UpdateExpression="SET corrections = :correction",
                 ConditionExpression="attribute_exists(image_id) AND #status = :tagged",
                 ExpressionAttributeNames={"#status": "status"},
                 ExpressionAttributeValues={":correction": correction.to_item(), ":tagged": ImageStatus.TAGGED.value},
+                ReturnValues="UPDATED_OLD",
             )
         except ClientError as exc:
             if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
@@ -37,6 +39,8 @@ class CorrectionStore:
             if item is None:
                 raise NotFoundError(f"image {image_id} not found") from exc
             raise ConflictError(f"image {image_id} is {item['status']}; only TAGGED images can be corrected") from exc
+        old = response.get("Attributes", {}).get("corrections")
+        return Correction.from_item(old) if old else None
 
     def corrected_images(self) -> Iterator[CorrectedImage]:
         """Every corrected image of every user (a full Scan: the prepare step runs rarely, the API never calls it)."""

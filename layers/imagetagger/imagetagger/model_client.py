@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 from botocore.exceptions import BotoCoreError, ClientError
 
+from imagetagger.embeddings import from_base64
 from imagetagger.errors import InvalidImageError, ModelEndpointError
 from imagetagger.tags import Tag, tag_from_dict
 
@@ -41,6 +42,8 @@ def images_per_call(image_bytes: int) -> int:
 class Prediction:
     tags: list[Tag]
     model_version: str
+    # D float16 little-endian values (imagetagger.embeddings), None from a model without an embedding output.
+    embedding: bytes | None = None
 
 
 class EndpointClient:
@@ -96,10 +99,11 @@ def _parse(body: bytes, expected: int) -> list[Prediction]:
             Prediction(
                 tags=[tag_from_dict(tag) for tag in prediction["tags"]],
                 model_version=version,
+                embedding=from_base64(prediction["embedding"]) if prediction.get("embedding") is not None else None,
             )
             for prediction in document["predictions"]
         ]
-    except (ValueError, KeyError, TypeError) as exc:
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:  # EmbeddingFormatError is a ValueError
         raise ModelEndpointError(f"the model endpoint answered something unexpected: {exc}") from exc
     if len(predictions) != expected:
         raise ModelEndpointError(f"the model endpoint returned {len(predictions)} predictions for {expected} images")

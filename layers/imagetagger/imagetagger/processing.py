@@ -27,6 +27,10 @@ from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from botocore.exceptions import ClientError
 
+from imagetagger import aws
+from imagetagger.custom_labels.apply import NewUploadLabels
+from imagetagger.custom_labels.store import LabelStore
+from imagetagger.embedding_store import EmbeddingStore
 from imagetagger.errors import ImageTaggerError, InvalidImageError, ModelEndpointError, OutOfTimeError
 from imagetagger.model_client import EndpointClient, Prediction, call_budget_s, images_per_call
 from imagetagger.modelspec import SERVING_INPUT_SIZE
@@ -96,6 +100,13 @@ class ImageProcessor:
         self.s3 = s3
         self.repo = repo
         self.endpoint = endpoint
+        self.embeddings = EmbeddingStore(s3, settings.upload_bucket, repo)
+        # The user's own trained labels tag each new upload from its embedding (imagetagger.custom_labels).
+        self.custom_labels = (
+            NewUploadLabels(repo, LabelStore(aws.dynamodb_resource().Table(settings.labels_table)))
+            if settings.labels_table
+            else None
+        )
         # The endpoint's seconds per image as this (warm) environment last measured them; None until the first call.
         self._seconds_per_image: float | None = None
 
@@ -258,13 +269,32 @@ class ImageProcessor:
         if prediction is None:
             raise RuntimeError(f"image {image_id} was neither tagged nor failed by its batch")
         if not self.repo.mark_tagged(
-            user_id, image_id, prediction.tags, prediction.model_version, current=prepared.record
+            user_id,
+            image_id,
+            prediction.tags,
+            prediction.model_version,
+            current=prepared.record,
+            embedding=prediction.embedding,
         ):
             logger.info("image deleted while it was tagged; nothing written", extra={"image_id": image_id})
             return {"image_id": image_id, "status": "IGNORED"}
+        self._after_tagged(user_id, image_id, prediction)
+        if self.custom_labels is not None and prediction.embedding is not None:
+            self.custom_labels(user_id, image_id, prediction.embedding, prediction.model_version, prepared.record)
         metrics.add_metric(name="ImagesTagged", unit=MetricUnit.Count, value=1)
         logger.info("image tagged", extra={"image_id": image_id, "tags": [t["name"] for t in prediction.tags]})
         return {"image_id": image_id, "status": "TAGGED"}
+
+    def _after_tagged(self, user_id: str, image_id: str, prediction: Prediction) -> None:
+        """What follows a stored prediction: the image's row in the user's embedding matrix. Best effort: the tags
+        are stored, and a search that misses the row rebuilds the matrix from DynamoDB (imagetagger.embedding_store)."""
+        if prediction.embedding is None:
+            return
+        try:
+            self.embeddings.upsert(user_id, image_id, prediction.model_version, prediction.embedding)
+        except Exception:  # S3 throttling, a matrix over its bound: never worth failing the tagged image
+            metrics.add_metric(name="EmbeddingMatrixWriteFailures", unit=MetricUnit.Count, value=1)
+            logger.exception("the embedding matrix was not updated", extra={"image_id": image_id})
 
     def _read_and_prepare(self, obj: UploadedObject) -> np.ndarray:
         limit = self.settings.max_upload_bytes

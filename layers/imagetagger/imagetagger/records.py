@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from imagetagger.corrections import Correction
+from imagetagger.corrections import Correction, user_tag
 from imagetagger.tags import Tag, tag_from_dict
 
 IMAGE_ID_PATTERN = r"^[0-9a-f]{32}$"
@@ -65,6 +65,8 @@ class ImageRecord:
     corrections: Correction | None = None
     # FAILED only: True when trying again may succeed (the endpoint was down), False for a file that will never tag.
     retriable: bool = False
+    # The user's own labels' classifiers' predictions for this image: label name -> probability (custom_labels).
+    custom_tags: dict[str, float] = field(default_factory=dict)
 
     @classmethod
     def from_item(cls, item: dict[str, Any]) -> ImageRecord:
@@ -81,6 +83,7 @@ class ImageRecord:
             error=item.get("error"),
             corrections=Correction.from_item(item["corrections"]) if item.get("corrections") else None,
             retriable=_retriable(item),
+            custom_tags={str(name): float(p) for name, p in (item.get("custom_tags") or {}).items()},
         )
 
     def to_item(self) -> dict[str, Any]:
@@ -102,13 +105,27 @@ class ImageRecord:
             "image_id": self.image_id,
             "filename": self.filename,
             "status": self.status.value,
-            "tags": [dict(tag) for tag in self.tags],
+            "tags": [dict(tag) for tag in self.displayed_tags()],
             "model_version": self.model_version,
             "error": self.error,
             "created_at": self.created_at,
             "corrections": self._corrections_api(),
             "retriable": self.status == ImageStatus.FAILED and self.retriable,
         }
+
+    def displayed_tags(self) -> list[Tag]:
+        """What the image is tagged with: the model's tags (source "model"), then the user's own labels: those the
+        user vouched for (source "user", confidence 1) and those their classifiers predict (source "custom"), the
+        user's word winning over a prediction either way (a rejected custom tag is not shown)."""
+        model = [Tag(**{**tag, "source": "model"}) for tag in self.tags]  # type: ignore[typeddict-item]
+        correction = self.corrections or Correction()
+        decided = {*correction.custom_positives(), *correction.custom_negatives()}
+        predicted = [
+            Tag(name=name, confidence=round(p, 4), parents=[], instances=[], source="custom")
+            for name, p in sorted(self.custom_tags.items(), key=lambda kv: (-kv[1], kv[0]))
+            if name not in decided
+        ]
+        return model + [user_tag(name) for name in correction.custom_positives()] + predicted
 
     def _corrections_api(self) -> dict[str, Any] | None:
         """The correction with the labels it results in, so a client shows corrected tags as such."""
@@ -118,7 +135,7 @@ class ImageRecord:
         return {
             **correction.to_item(),
             "labels": correction.labels([tag["name"] for tag in self.tags]),
-            "tags": [dict(tag) for tag in correction.tags(self.tags)],
+            "tags": [dict(tag) for tag in correction.tags(self.displayed_tags())],
         }
 
 

@@ -14,6 +14,9 @@ from aws_lambda_powertools.utilities.idempotency import (
 )
 
 from imagetagger import aws
+from imagetagger.custom_labels.examples import LabelExamples
+from imagetagger.custom_labels.requests import LabelRequests
+from imagetagger.custom_labels.store import LabelStore
 from imagetagger.model_client import EndpointClient
 from imagetagger.processing import ImageProcessor, Prepared, UploadedObject
 from imagetagger.settings import Settings
@@ -30,17 +33,25 @@ class Services:
     s3: Any
     endpoint: EndpointClient
     sqs: Any  # the retry route re-queues uploads
+    labels: LabelStore  # users' own labels (LABELS_TABLE)
+    label_requests: LabelRequests  # their debounced training (LABEL_TRAINING_QUEUE_URL)
+
+    def label_examples(self) -> LabelExamples:
+        return LabelExamples(self.repo, self.labels, self.label_requests)
 
 
 @functools.cache
 def services() -> Services:
     settings = Settings.from_env()
+    sqs = aws.sqs_client()
     return Services(
         settings=settings,
         repo=ImageRepository.from_names(aws.dynamodb_resource(), settings.images_table, settings.tags_table),
         s3=aws.s3_client(),
         endpoint=EndpointClient(settings.endpoint_name, aws.sagemaker_runtime_client(settings.endpoint_timeout_s)),
-        sqs=aws.sqs_client(),
+        sqs=sqs,
+        labels=LabelStore(aws.dynamodb_resource().Table(settings.labels_table or "labels-not-configured")),
+        label_requests=LabelRequests(sqs, settings.label_training_queue_url),
     )
 
 

@@ -36,6 +36,9 @@ class Settings:
     upload_queue_url: str = ""
     # Lifetime of the presigned GET URLs of a user's own photos (thumbnails in GET /images): a page load's worth.
     download_url_expires_s: int = 900
+    # Users' own labels (imagetagger.custom_labels) and the queue of their debounced training requests.
+    labels_table: str = ""
+    label_training_queue_url: str = ""
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -61,6 +64,8 @@ class Settings:
             endpoint_timeout_s=float(_positive_int(env, "ENDPOINT_TIMEOUT_S", int(cls.endpoint_timeout_s))),
             models_table=env.get("MODELS_TABLE", ""),
             upload_queue_url=env.get("UPLOAD_QUEUE_URL", ""),
+            labels_table=env.get("LABELS_TABLE", ""),
+            label_training_queue_url=env.get("LABEL_TRAINING_QUEUE_URL", ""),
         )
 
 

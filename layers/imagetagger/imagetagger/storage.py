@@ -4,6 +4,11 @@ ImagesTable holds one item per image (PK user_id, SK image_id). TagsTable holds 
 (PK user_id, SK "tag#image_id") plus the GSI ByTag (PK "user_id#tag", SK confidence) that answers "images of user U
 with tag T, most confident first" with one Query. Tag rows are written in the same transaction as the image's status,
 conditioned on the image still existing, so a deleted image is never resurrected by a late processing run.
+
+Every tag row says where it comes from (`source`): "model" (written with the model's tags), "custom" (a user's own
+label's classifier predicted it; the image item's `custom_tags` map holds the same probability) or "user" (the image
+is a positive example of the user's own label). Custom label names never equal COCO names, so their rows never
+collide with the model's.
 """
 
 from __future__ import annotations
@@ -16,12 +21,14 @@ from decimal import Decimal
 from typing import Any
 
 from boto3.dynamodb.conditions import Attr, Key
+from boto3.dynamodb.types import Binary
 from botocore.exceptions import ClientError
 
+from imagetagger.embeddings import stored_bytes
 from imagetagger.errors import NotFoundError
 from imagetagger.pagination import decode_token, encode_token, fixed, matching, number_between
 from imagetagger.records import IMAGE_ID_PATTERN, ImageRecord, ImageStatus, Page
-from imagetagger.tags import Tag
+from imagetagger.tags import Tag, TagSource
 
 BY_TAG_INDEX = "ByTag"
 _MAX_TRANSACTION_ITEMS = 100
@@ -93,6 +100,25 @@ class ImageRepository:
         items = [records[image_id] for image_id in image_ids if image_id in records]
         return Page(items=items, next_token=encode_token(response.get("LastEvaluatedKey")))
 
+    def tag_rows(self, user_id: str, tag: str) -> list[tuple[str, str, float]]:
+        """(image_id, source, confidence) of every row of the user's tag (the ByTag index: one Query, paged)."""
+        query: dict[str, Any] = {
+            "IndexName": BY_TAG_INDEX,
+            "KeyConditionExpression": Key("user_tag").eq(f"{user_id}#{tag}"),
+            "ProjectionExpression": "image_id, #source, confidence",
+            "ExpressionAttributeNames": {"#source": "source"},
+        }
+        found: list[tuple[str, str, float]] = []
+        while True:
+            response = self.tags.query(**query)
+            found += [
+                (row["image_id"], str(row.get("source", "model")), float(row["confidence"]))
+                for row in response.get("Items", [])
+            ]
+            if "LastEvaluatedKey" not in response:
+                return found
+            query["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+
     def tag_counts(self, user_id: str) -> list[dict[str, Any]]:
         """Every tag of the user's images with its number of images, most frequent first."""
         counts: dict[str, int] = {}
@@ -138,10 +164,34 @@ class ImageRepository:
                 request = response.get("UnprocessedKeys") or {}
         return found
 
+    def embedded(self, user_id: str) -> Iterable[tuple[str, str, bytes]]:
+        """(image_id, embedding_version, embedding bytes) of each of the user's TAGGED images with an embedding: one
+        Query of the user's partition, only those attributes read back (the packed matrix is rebuilt from it)."""
+        query: dict[str, Any] = {
+            "KeyConditionExpression": Key("user_id").eq(user_id),
+            "ProjectionExpression": "image_id, embedding, embedding_version, #status",
+            "FilterExpression": Attr("status").eq(ImageStatus.TAGGED.value) & Attr("embedding").exists(),
+            "ExpressionAttributeNames": {"#status": "status"},
+        }
+        while True:
+            response = self.images.query(**query)
+            for item in response.get("Items", []):
+                yield item["image_id"], str(item.get("embedding_version", "")), stored_bytes(item["embedding"])
+            if "LastEvaluatedKey" not in response:
+                return
+            query["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+
     def mark_tagged(
-        self, user_id: str, image_id: str, tags: list[Tag], model_version: str, current: dict[str, Any] | None = None
+        self,
+        user_id: str,
+        image_id: str,
+        tags: list[Tag],
+        model_version: str,
+        current: dict[str, Any] | None = None,
+        embedding: bytes | None = None,
     ) -> bool:
-        """Store the tags (replacing earlier ones); False when the image no longer exists. `current` is the item as
+        """Store the tags (replacing earlier ones) and the image's embedding (removed when the model gave none: an older
+        model's would be compared with the new ones); False when the image no longer exists. `current` is the item as
         read a moment ago (get_items): the write is conditioned on its revision, so a stale one only costs a re-read."""
         for _ in range(_OPTIMISTIC_RETRIES):
             if current is not None:
@@ -153,7 +203,7 @@ class ImageRepository:
             if item is None:
                 return False
             try:
-                self._write_tags(item, tags, model_version)
+                self._write_tags(item, tags, model_version, embedding)
                 return True
             except ClientError as exc:
                 if exc.response["Error"]["Code"] != "TransactionCanceledException":
@@ -161,7 +211,7 @@ class ImageRepository:
                 # Deleted or changed since we read it: read again and decide.
         raise RuntimeError(f"image {image_id} kept changing while its tags were written")
 
-    def _write_tags(self, item: dict[str, Any], tags: list[Tag], model_version: str) -> None:
+    def _write_tags(self, item: dict[str, Any], tags: list[Tag], model_version: str, embedding: bytes | None) -> None:
         user_id, image_id, revision = item["user_id"], item["image_id"], int(item.get("revision", 0))
         new_names = {tag["name"] for tag in tags}
         stale = [name for name in _tag_names(item.get("tags", [])) if name not in new_names]
@@ -176,7 +226,10 @@ class ImageRepository:
                     "TableName": self.images.name,
                     "Key": {"user_id": user_id, "image_id": image_id},
                     "UpdateExpression": "SET #status = :tagged, tags = :tags, model_version = :version, "
-                    "updated_at = :now, revision = :next REMOVE expires_at, #error, retriable",
+                    "updated_at = :now, revision = :next"
+                    + (", embedding = :embedding, embedding_version = :version" if embedding is not None else "")
+                    + " REMOVE expires_at, #error, retriable"
+                    + ("" if embedding is not None else ", embedding, embedding_version"),
                     # Optimistic lock: nobody re-tagged or deleted the image since we read it.
                     "ConditionExpression": "attribute_exists(image_id) AND revision = :revision"
                     if "revision" in item
@@ -189,21 +242,14 @@ class ImageRepository:
                         ":now": _now_iso(),
                         ":revision": revision,
                         ":next": revision + 1,
+                        **({":embedding": Binary(embedding)} if embedding is not None else {}),
                     },
                 }
             }
         ]
         for tag in tags:
-            row = {
-                **tag_row_key(user_id, tag["name"], image_id),
-                "user_tag": f"{user_id}#{tag['name']}",
-                "tag": tag["name"],
-                "image_id": image_id,
-                "confidence": _decimal(tag["confidence"]),
-                "parents": list(tag["parents"]),
-                # Every stored tag says which model produced it, so a re-tag job can find older versions' tags.
-                "model_version": model_version,
-            }
+            # Every stored tag says which model produced it, so a re-tag job can find older versions' tags.
+            row = tag_row(user_id, image_id, tag["name"], tag["confidence"], tag["parents"], "model", model_version)
             operations.append({"Put": {"TableName": self.tags.name, "Item": row}})
         for name in stale:
             operations.append({"Delete": {"TableName": self.tags.name, "Key": tag_row_key(user_id, name, image_id)}})
@@ -254,13 +300,50 @@ class ImageRepository:
         item = old.get("Attributes")
         if item is None:
             raise NotFoundError(f"image {image_id} not found")
-        self._delete_tag_rows(user_id, image_id, _tag_names(item.get("tags", [])))
-        return ImageRecord.from_item(item)
+        record = ImageRecord.from_item(item)
+        self._delete_tag_rows(user_id, image_id, {tag["name"] for tag in record.displayed_tags()})
+        return record
+
+    def put_tag_rows(self, rows: Iterable[dict[str, Any]]) -> None:
+        """Write tag rows (built by `tag_row`) in batches of 25 (BatchWriteItem), retrying unprocessed ones."""
+        with self.tags.batch_writer() as batch:
+            for row in rows:
+                batch.put_item(Item=row)
+
+    def delete_tag_rows(self, user_id: str, keys: Iterable[tuple[str, str]]) -> None:
+        """Remove the rows of these (tag, image_id) pairs, in batches of 25."""
+        with self.tags.batch_writer() as batch:
+            for name, image_id in keys:
+                batch.delete_item(Key=tag_row_key(user_id, name, image_id))
 
     def _delete_tag_rows(self, user_id: str, image_id: str, names: Iterable[str]) -> None:
         with self.tags.batch_writer() as batch:
             for name in names:
                 batch.delete_item(Key=tag_row_key(user_id, name, image_id))
+
+
+def tag_row(
+    user_id: str,
+    image_id: str,
+    name: str,
+    confidence: float,
+    parents: Iterable[str],
+    source: TagSource,
+    model_version: str | None = None,
+) -> dict[str, Any]:
+    """The TagsTable row of one tag of one image (its ByTag key is user#tag, confidence)."""
+    row: dict[str, Any] = {
+        **tag_row_key(user_id, name, image_id),
+        "user_tag": f"{user_id}#{name}",
+        "tag": name,
+        "image_id": image_id,
+        "confidence": _decimal(confidence),
+        "parents": list(parents),
+        "source": source,
+    }
+    if model_version is not None:
+        row["model_version"] = model_version
+    return row
 
 
 def _tag_names(tag_items: list[dict[str, Any]]) -> list[str]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any, TypedDict
+from typing import Any, Literal, NotRequired, TypedDict
 
 import numpy as np
 
@@ -18,12 +18,18 @@ class Instance(TypedDict):
     confidence: float
 
 
+TagSource = Literal["model", "custom", "user"]
+
+
 class Tag(TypedDict):
     name: str
     confidence: float
     parents: list[str]
     # Most confident first; [] for a tag without a box (classifier-only, added by a user, or stored before boxes).
     instances: list[Instance]
+    # Where the tag comes from; absent means "model" (the default model). "custom": the user's own label's classifier
+    # (confidence = its probability); "user": added by hand (confidence 1). See imagetagger.custom_labels.
+    source: NotRequired[TagSource]
 
 
 # The boxes contract: at most this many instances per tag, most confident first, values rounded to 4 decimals.

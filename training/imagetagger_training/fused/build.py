@@ -6,7 +6,8 @@
 1. Split data/coco-clean (images no TF-zoo COCO detector saw) once, stratified: a "fit" half and a "test" half.
 2. Run the feature graph (graph.py without its head) on every coco-clean image.
 3. Fit the head on the fit half only (out-of-fold temperature and threshold, head.py).
-4. Write the served graph (with the head and the boxes), model.json, seen_images.json and the model card.
+4. Write the served graph (with the head, the boxes and the embedding: embedding.py), model.json, seen_images.json
+   and the model card.
 5. Score the test half through the written graph, once, and record it (model.json "metrics.test_clean").
 """
 
@@ -28,7 +29,7 @@ from imagetagger.preprocessing import prepare_bytes
 from imagetagger_training.data import CocoLabelSource, LabelledImages
 from imagetagger_training.evaluate import evaluate_model
 from imagetagger_training.export import git_commit
-from imagetagger_training.fused import graph
+from imagetagger_training.fused import embedding, graph
 from imagetagger_training.fused.card import model_card
 from imagetagger_training.fused.head import fit_head
 from imagetagger_training.metrics import compute_metrics, rounded
@@ -108,6 +109,8 @@ def build(detector_dir: Path, classifier_dir: Path, out: Path) -> dict[str, Any]
 
     out.mkdir(parents=True, exist_ok=True)
     served = graph.build_graph(detector_path, anchors, classifier_path, head=fitted.head)
+    projection = embedding.fitted_projection(served, graph.SIZE)  # on data/coco-sample/train, never coco-clean
+    served = embedding.add_embedding(served, projection)
     onnx.save(served, str(out / "model.onnx"))
     classifier = load_model_spec(classifier_dir)
     detector_info = json.loads((detector_dir / "detector.json").read_text())
@@ -175,6 +178,7 @@ def build(detector_dir: Path, classifier_dir: Path, out: Path) -> dict[str, Any]
         "created_at": created.isoformat(timespec="seconds"),
         "git_commit": git_commit(),
     }
+    embedding.describe(spec, projection)
     (out / "model.json").write_text(json.dumps(spec, indent=1) + "\n")
     record_test_metrics(out)
     return json.loads((out / "model.json").read_text())

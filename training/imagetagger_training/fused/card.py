@@ -56,8 +56,25 @@ def model_card(spec: dict[str, Any], onnx_sha256: str) -> str:
         f"  {spec['boxes']['max_per_class']} per class, detector score >= {spec['boxes']['score_threshold']}).",
         "- Input: uint8 RGB [N, 300, 300, 3] from `imagetagger.preprocessing.prepare` (whole image squashed).",
         "",
+        *embedding_lines(spec.get("embedding")),
         f"- model.onnx sha256 `{onnx_sha256}`; git commit `{spec['git_commit']}`; created {spec['created_at']}.",
         "",
     ]
     lines += metrics_section(spec["metrics"])
     return "\n".join(lines)
+
+
+def embedding_lines(embedding: dict[str, Any] | None) -> list[str]:
+    """The "embedding" output's section (issue 15): what it is and which images fitted its projection."""
+    if not embedding:
+        return []
+    return [
+        "## Embedding (find similar, custom labels)",
+        "",
+        f"- Output `{embedding['output']}`: [N, {embedding['dim']}] float32, {embedding['projection']}, of the",
+        f"  {embedding['source']}.",
+        f"- The projection was fitted on {embedding['fitted_on']}; it keeps",
+        f"  {100 * embedding['explained_variance']:.1f}% of those images' variance. Stored per image as"
+        f" {embedding['dtype_stored']}.",
+        "",
+    ]

@@ -15,7 +15,7 @@ from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer
 from aws_lambda_powertools.event_handler.router import Router
 
 from imagetagger import __version__
-from imagetagger.api import corrections, images, meta, model_versions, tagging, uploads
+from imagetagger.api import corrections, images, labels, meta, model_versions, similar, tagging, uploads
 from imagetagger.api.validation import RequestValidation, parse_json_body
 from imagetagger.errors import ImageTaggerError
 
@@ -31,6 +31,8 @@ API_ROUTERS: tuple[Router, ...] = (
     meta.router,
     corrections.router,
     model_versions.router,
+    similar.router,
+    labels.router,
 )
 ALL_ROUTERS: tuple[Router, ...] = PRESIGN_ROUTERS + API_ROUTERS
 

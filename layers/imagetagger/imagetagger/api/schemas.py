@@ -44,6 +44,11 @@ class TagOut(BaseModel):
     name: str
     confidence: float = Field(ge=0, le=1, description="Calibrated probability")
     parents: list[str] = Field(description="COCO supercategory, e.g. dog -> animal")
+    source: Literal["model", "custom", "user"] = Field(
+        default="model",
+        description='"model": the default model; "custom": the user\'s own label\'s classifier (confidence = its '
+        'probability); "user": added by the user (confidence 1)',
+    )
     instances: list[InstanceOut] = Field(
         default_factory=list,
         description="Where the objects are, most confident first (at most 10); [] when the model has no box for the "
@@ -101,6 +106,29 @@ class TagList(BaseModel):
     tags: list[TagCount]
 
 
+class LabelOut(BaseModel):
+    name: str = Field(description="As the user first spelled it; compared case-insensitively")
+    examples: int = Field(description="Positive examples: photos the user tagged with it")
+    negatives: int = Field(description="Photos the user rejected it on")
+    status: Literal["collecting", "training", "ready"] = Field(
+        description='"collecting": fewer than 5 usable positive examples; "training": a new classifier is being '
+        'trained (the previous one, if any, still applies); "ready": trained on the current examples'
+    )
+    precision: float | None = Field(description="Estimated by cross-validation at the threshold; null until trained")
+    recall: float | None = Field(description="Estimated by cross-validation at the threshold; null until trained")
+    threshold: float | None = Field(description="Probability at or above which a photo gets the tag")
+    reason: str | None = Field(default=None, description="collecting with 5 or more examples: why it cannot train yet")
+    updated_at: str
+
+
+class LabelDetail(LabelOut):
+    example_ids: list[str] = Field(description="The positive examples' image ids (at most 1000), most recent first")
+
+
+class LabelList(BaseModel):
+    items: list[LabelOut]
+
+
 class TagNowResponse(BaseModel):
     tags: list[TagOut]
     model_version: str
@@ -117,7 +145,7 @@ class ErrorMessage(BaseModel):
 _ERROR_DESCRIPTIONS = {
     400: "Bad request (unsupported type, malformed token, not a decodable image)",
     401: "Missing or invalid JWT",
-    404: "No such image for this user",
+    404: "No such image (or label) for this user",
     409: "The image is not in a state that allows this",
     413: "Too large",
     415: "Unsupported media type",
