@@ -2,8 +2,7 @@
 
 Writes config.json from the stack's outputs (API URL, Cognito hosted-UI domain and client id, authMode "cognito"),
 uploads every file of the page to the private WebBucket (CloudFront reads it through Origin Access Control) and
-invalidates the distribution's cache so the new page shows at once. COCO's vocabulary goes next to the page: the shared
-package's coco_categories.json, which the page fetches.
+invalidates the distribution's cache so the new page shows at once.
 """
 
 from __future__ import annotations
@@ -16,8 +15,6 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-
-from imagetagger.coco import CATEGORIES_FILE, categories_json
 
 WEB_ROOT = Path(__file__).resolve().parents[2] / "frontend" / "web"
 # The page's own settings and the files that decide which code runs are revalidated on every load; the rest may be
@@ -108,14 +105,6 @@ def publish(cloudformation: Any, s3: Any, cloudfront: Any, stack_name: str, web_
         CacheControl=CACHE_CONTROL_REVALIDATE,
     )
     uploaded.append("config.json")
-    s3.put_object(
-        Bucket=bucket,
-        Key=CATEGORIES_FILE,
-        Body=categories_json().encode(),
-        ContentType="application/json",
-        CacheControl=CACHE_CONTROL_REVALIDATE,
-    )
-    uploaded.append(CATEGORIES_FILE)
     invalidation = cloudfront.create_invalidation(
         DistributionId=outputs["WebDistributionId"],
         InvalidationBatch={

@@ -1,5 +1,4 @@
-"""Serve frontend/web/ as S3 + CloudFront would, plus the config.json the page reads its settings from and COCO's
-vocabulary (the shared package's coco_categories.json, which `imagetagger publish-web` uploads next to the page).
+"""Serve frontend/web/ as S3 + CloudFront would, plus the config.json the page reads its settings from.
 
 config.json is written under the state directory at start (not into frontend/web/), so two stacks on different ports
 never overwrite each other's settings.
@@ -13,8 +12,6 @@ from typing import Any
 
 from werkzeug.middleware.shared_data import SharedDataMiddleware
 from werkzeug.wrappers import Request, Response
-
-from imagetagger.coco import CATEGORIES_FILE, categories_json
 
 
 def write_web_config(path: Path, api_url: str, max_upload_bytes: int) -> dict[str, Any]:
@@ -38,21 +35,19 @@ class _ConfigAndIndex:
         if request.path == "/config.json":
             response = Response(self._config_path.read_bytes(), content_type="application/json")
             response.headers["Cache-Control"] = "no-store"
-        elif request.path == f"/{CATEGORIES_FILE}":
-            response = Response(categories_json(), content_type="application/json")
         else:
             response = Response("Not Found", status=404, content_type="text/plain")
         return response(environ, start_response)
 
 
 def web_app(web_dir: Path, config_path: Path) -> Any:
-    """Static files from `web_dir` (index.html for "/"), /config.json from `config_path`, COCO's vocabulary."""
+    """Static files from `web_dir` (index.html for "/"), /config.json from `config_path`."""
     fallback = _ConfigAndIndex(config_path)
     static = SharedDataMiddleware(fallback, {"/": str(web_dir)}, cache=False)
 
     def app(environ: dict[str, Any], start_response: Any) -> Any:
         path = environ.get("PATH_INFO", "/")
-        if path in ("/config.json", f"/{CATEGORIES_FILE}"):
+        if path == "/config.json":
             return fallback(environ, start_response)
         if path.endswith("/"):
             environ = {**environ, "PATH_INFO": path + "index.html"}

@@ -77,6 +77,8 @@ def test_coco_vocabulary_is_the_packaged_file_only():
 def test_the_web_page_fetches_the_packaged_vocabulary():
     vocabulary_js = (WEB / "js" / "vocabulary.js").read_text()
     assert f'fetch("{CATEGORIES_FILE}")' in vocabulary_js
+    # next to the page (every static host serves it, publish-web uploads it): a link to the packaged file, no copy
+    assert (WEB / CATEGORIES_FILE).is_symlink() and (WEB / CATEGORIES_FILE).resolve() == LAYER / CATEGORIES_FILE
     assert f'"{CATEGORIES_FILE}"' in (WEB / "sw.js").read_text()  # cached with the shell, for offline use
 
 

@@ -40,8 +40,12 @@ def test_missing_files_and_paths_outside_the_page_are_not_found(tmp_path):
 
 def test_the_page_gets_the_vocabulary_the_api_checks_corrections_against(tmp_path):
     from imagetagger.coco import COCO_PARENTS
+    from imagetagger_local.config import REPO_ROOT
 
-    response = make_client(tmp_path).get("/coco_categories.json")
+    config_path = tmp_path / "config.json"
+    write_web_config(config_path, "http://127.0.0.1:3999", 1234)
+    client = Client(web_app(REPO_ROOT / "frontend" / "web", config_path))
+    response = client.get("/coco_categories.json")
     assert response.status_code == 200 and response.mimetype == "application/json"
     categories = sorted(json.loads(response.data), key=lambda c: c["id"])
     assert [c["name"] for c in categories] == list(COCO_PARENTS)

@@ -1,6 +1,6 @@
 // COCO's 80 categories: the tags every model of ours predicts (a correction may also add a label of the user's own).
-// Fetched from coco_categories.json, the very file the API checks corrections against (imagetagger/coco_categories.json,
-// served next to the page by the local web server and by `imagetagger publish-web`), so the page keeps no copy.
+// Fetched from coco_categories.json next to the page: a link to the very file the API checks corrections against
+// (layers/imagetagger/imagetagger/coco_categories.json), so the page keeps no copy.
 
 async function loadCategories() {
   try {

@@ -1,8 +1,8 @@
 """COCO's vocabulary: the 80 categories every model of ours predicts, and the only COCO tags a correction may name.
 
 The one definition is the packaged file coco_categories.json (COCO's own category list: id, name, supercategory).
-Training reads it for its label order, the API for corrections, and the web page fetches the same file (the local
-web server and `imagetagger publish-web` serve it next to the page); tests/unit/test_facts_once.py finds the users.
+Training reads it for its label order, the API for corrections, and the web page fetches the same file
+(frontend/web/coco_categories.json is a link to it); tests/unit/test_facts_once.py finds the users.
 """
 
 from __future__ import annotations
