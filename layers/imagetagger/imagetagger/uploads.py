@@ -12,10 +12,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from aws_lambda_powertools import Logger
+
+from imagetagger.embedding_store import EmbeddingStore
 from imagetagger.errors import InvalidRequestError, PayloadTooLargeError
 from imagetagger.models import ImageRecord, ImageStatus, new_image_id, upload_key
 from imagetagger.settings import Settings
 from imagetagger.storage import ImageRepository
+
+logger = Logger(child=True)
 
 # The formats imagetagger.preprocessing decodes (its ACCEPTED_FORMATS), by MIME type.
 ALLOWED_CONTENT_TYPES = frozenset({"image/jpeg", "image/png", "image/webp", "image/gif", "image/bmp", "image/tiff"})
@@ -118,3 +123,16 @@ def delete_image(user_id: str, image_id: str, *, settings: Settings, s3: Any, re
     # repeated by the user.
     s3.delete_object(Bucket=settings.upload_bucket, Key=upload_key(user_id, image_id))
     repo.delete(user_id, image_id)
+    forget_embedding(user_id, image_id, settings=settings, s3=s3, repo=repo)
+
+
+def forget_embedding(user_id: str, image_id: str, *, settings: Settings, s3: Any, repo: ImageRepository) -> None:
+    """Drop the deleted image's row from the user's packed embedding matrix (issue 15). Best effort: the image's
+    records are gone already, and a search drops rows whose image is gone (imagetagger.similarity)."""
+    store = EmbeddingStore(s3, settings.upload_bucket, repo)
+    try:
+        matrix, _ = store.load(user_id)
+        if matrix is not None and image_id in matrix:
+            store.remove(user_id, {image_id})
+    except Exception:  # S3 throttling, a write race lost five times: never worth failing the deletion
+        logger.exception("the deleted image's embedding row was not removed", extra={"image_id": image_id})
