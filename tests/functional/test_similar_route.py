@@ -158,3 +158,23 @@ def test_the_retag_path_gives_an_image_tagged_without_an_embedding_one(tagged, e
         assert retag_object(processor, built.repo, item, "test-model-2")["status"] == "TAGGED"
     status, body = _similar(api, lambda_context, old)
     assert status == 200 and [item["image_id"] for item in body["items"]] == [other]
+
+
+def test_a_batch_writes_each_users_matrix_once(upload_image, deliver, embedding_model, stack, monkeypatch):
+    # GIVEN three uploads of one user waiting in the queue, delivered as one SQS batch
+    from imagetagger.embedding_store import EmbeddingStore
+
+    writes = []
+    put = EmbeddingStore._put
+    monkeypatch.setattr(EmbeddingStore, "_put", lambda self, *args: writes.append(args[0]) or put(self, *args))
+    image_ids = {upload_image(jpeg_bytes(color=(40 * k, 30, 30))) for k in range(3)}
+    # WHEN the process function tags the batch
+    assert deliver()["batchItemFailures"] == []
+    # THEN the user's matrix holds all three rows, written in one conditional write (not one per image)
+    body = (
+        boto3.client("s3", region_name=REGION)
+        .get_object(Bucket=stack.environment["UPLOAD_BUCKET"], Key=matrix_key(EVENT_USER))["Body"]
+        .read()
+    )
+    assert set(Matrix.from_bytes(body).image_ids) == image_ids
+    assert writes == [EVENT_USER]
