@@ -18,6 +18,7 @@ near one direction: the photos the label should find).
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import os
@@ -201,6 +202,14 @@ def apply_speed(images: int = 10_000, dim: int = 128, planted_share: float = 0.0
         apply_s = time.perf_counter() - started
         truth = set(ids[k] for k in members) - set(examples)
         predicted = {i for i, s, _ in repo.tag_rows(USER, "planted") if s == "custom"}
+
+        # The write-bound worst case: a label that tags every photo (10,000 map entries and rows).
+        everything = dataclasses.replace(classifier, threshold=0.0)
+        started = time.perf_counter()
+        worst = apply_label(
+            repo, USER, "everything", everything, [str(i) for i in found], stored.astype(np.float32), set()
+        )
+        worst_s = time.perf_counter() - started
     return {
         "images": images,
         "dim": dim,
@@ -214,6 +223,12 @@ def apply_speed(images: int = 10_000, dim: int = 128, planted_share: float = 0.0
             "write_s": round(applied.write_s, 3),
             "tagged": applied.tagged,
             "rows_written": applied.written,
+        },
+        "apply_tagging_every_photo": {
+            "seconds": round(worst_s, 3),
+            "compute_s": round(worst.compute_s, 4),
+            "write_s": round(worst.write_s, 3),
+            "rows_written": worst.written,
         },
         "found_planted": round(len(predicted & truth) / max(1, len(truth)), 3),
         "target_s": TARGET_APPLY_S,

@@ -83,9 +83,9 @@ def train_label(data: TrainingSet, embedding_version: str, seed: int = 0) -> Lab
     The user's other photos are unlabelled, not known negatives: some show the label (that is why they want it). So,
     as in two-step positive-unlabelled learning, a first out-of-fold pass scores every photo, the unlabelled ones
     scoring at least as high as the weakest example are set aside as ambiguous (explicit negatives always stay), and
-    the threshold, its precision and recall estimates and the final fit use the examples against the rest. The
-    estimates are therefore those against photos the classifier is confident about; the evaluation
-    (imagetagger evaluate-labels) measures them against ground truth.
+    the threshold, its recall estimate and the final fit use the examples against the rest. The precision estimate is
+    the first pass's at that threshold, every unlabelled photo counted as a negative: a lower bound where some of
+    them show the label, where the second pass's would be optimistic (measured: docs/model.md, "Custom labels").
     """
     if len(data.positives) < 2 or len(data.negatives) < 2:
         raise NotTrainableError("needs at least 2 positive examples and 2 other photos")
@@ -96,9 +96,12 @@ def train_label(data: TrainingSet, embedding_version: str, seed: int = 0) -> Lab
     ambiguous = implicit & (first >= first[y == 1].min())
     if int((~ambiguous & (y == 0)).sum()) < 2:
         ambiguous[:] = False  # nothing left to contrast with: keep them all
-    x, y = x[~ambiguous], y[~ambiguous]
-    threshold, precision, recall = choose_threshold(y, out_of_fold_probabilities(x, y, seed))
-    model = _model().fit(x, y)
+    threshold, _, recall = choose_threshold(
+        y[~ambiguous], out_of_fold_probabilities(x[~ambiguous], y[~ambiguous], seed)
+    )
+    kept = first >= threshold
+    precision = float(y[kept].mean()) if kept.any() else 0.0
+    model = _model().fit(x[~ambiguous], y[~ambiguous])
     return LabelClassifier(
         weights=model.coef_[0].astype(np.float32),
         bias=float(model.intercept_[0]),
