@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 RUNTIME_STAMP := $(VENV)/.runtime-installed
 DEV_STAMP := $(VENV)/.dev-installed
 
-.PHONY: up test lint typecheck pytest model bench clean check-model setup setup-dev setup-all sam-validate browser-deps security aws-tools
+.PHONY: up test static-checks lint typecheck pytest model bench clean check-model setup setup-dev setup-all sam-validate browser-deps security aws-tools
 
 # ------------------------------------------------------------------------------------------------- set-up
 $(BIN)/python:
@@ -100,7 +100,13 @@ $(AWS_TOOLS)/.installed: requirements/aws-tools.txt pyproject.toml | $(RUNTIME_S
 
 aws-tools: $(AWS_TOOLS)/.installed
 
-test: lint sam-validate typecheck security aws-tools pytest
+# The static checks share nothing but their set-up, so they run side by side (about a minute one after the other,
+# mostly mypy and cfn-lint); then the tests, alone, so the timing-sensitive ones do not share the CPU with them.
+static-checks: lint sam-validate typecheck security aws-tools
+
+test:
+	$(MAKE) -j4 --output-sync=target static-checks
+	$(MAKE) pytest
 
 # Every virtualenv and the browser: independent of each other, so `make -j4 setup-all` installs them at once (.ci/run
 # does, before `make test`): pip spends most of its time waiting on downloads and unpacking, one package at a time.

@@ -21,6 +21,7 @@ const SHELL = [
   "js/detail-view.js",
   "js/dom.js",
   "js/gallery-view.js",
+  "js/label-card.js",
   "js/label-form.js",
   "js/label-names.js",
   "js/labels-view.js",

@@ -55,4 +55,7 @@ def lambda_handler(event: dict, context: LambdaContext) -> PartialItemFailureRes
             for obj in objects_from_message(record.body)
         ]
 
-    return process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)
+    with processing.embedding_batch():  # one write of each user's embedding matrix for the whole batch
+        return process_partial_response(
+            event=event, record_handler=record_handler, processor=processor, context=context
+        )

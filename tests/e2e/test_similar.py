@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import boto3
 import pytest
 import requests
 from test_isolation import _wait_tagged, new_user
+
+from imagetagger.embedding_store import matrix_key
+from imagetagger.embeddings import Matrix
 
 pytestmark = pytest.mark.e2e
 
@@ -29,19 +33,33 @@ def test_an_upload_gets_an_embedding_and_similar_photos_are_the_users_own(local_
     for user, image_id in ((alice, zebra), (alice, again), (alice, kitchen), (mallory, theirs)):
         assert _wait_tagged(local_stack, user, image_id)["status"] == "TAGGED"
 
-    # Stored with the tags: 128 float16 values from the serving model.
-    dynamodb = boto3.resource(
-        "dynamodb",
-        endpoint_url=local_stack.moto_url,
-        region_name="us-east-1",
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",  # noqa: S106 - the local stack's fixed credentials
-    )
-    (table,) = [t for t in dynamodb.tables.all() if "ImagesTable" in t.name]
+    # Stored with the tags: 128 float16 values from the serving model; the processing function has already put the
+    # three into alice's packed matrix (no search has run yet, so nothing was rebuilt).
+    moto = {
+        "endpoint_url": local_stack.moto_url,
+        "region_name": "us-east-1",
+        "aws_access_key_id": "testing",
+        "aws_secret_access_key": "testing",  # noqa: S106 - the local stack's fixed credentials
+    }
+    (table,) = [t for t in boto3.resource("dynamodb", **moto).tables.all() if "ImagesTable" in t.name]
     item = table.get_item(Key={"user_id": alice, "image_id": zebra})["Item"]
     served = requests.get(f"{local_stack.api_url}/images/{zebra}", headers=local_stack.auth(alice), timeout=30)
     assert len(item["embedding"].value) == 2 * 128
     assert item["embedding_version"] == served.json()["model_version"]
+    s3 = boto3.client("s3", **{**moto, "endpoint_url": local_stack.s3_url})  # S3 is behind the stack's gateway
+    (bucket,) = [b["Name"] for b in s3.list_buckets()["Buckets"] if "-uploads" in b["Name"]]  # the UploadBucket
+
+    def packed_ids() -> list[str]:  # the row is upserted just after the TAGGED write: wait a moment for the last one
+        try:
+            body = s3.get_object(Bucket=bucket, Key=matrix_key(alice))["Body"].read()
+        except s3.exceptions.NoSuchKey:
+            return []
+        return sorted(Matrix.from_bytes(body).image_ids.tolist())
+
+    deadline = time.monotonic() + 30
+    while packed_ids() != sorted([zebra, again, kitchen]) and time.monotonic() < deadline:
+        time.sleep(0.3)
+    assert packed_ids() == sorted([zebra, again, kitchen])
 
     response = _similar(local_stack, alice, zebra, limit=5)
     assert response.status_code == 200, response.text

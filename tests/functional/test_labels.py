@@ -13,7 +13,16 @@ import time
 import boto3
 import numpy as np
 import pytest
-from handler_support import EVENT_USER, REGION, LambdaContext, body_of, http_event, jpeg_bytes, load_handler
+from handler_support import (
+    EVENT_USER,
+    REGION,
+    LambdaContext,
+    body_of,
+    http_event,
+    jpeg_bytes,
+    load_handler,
+    sqs_event_from_queue,
+)
 
 from imagetagger.correction_store import CorrectionStore
 from imagetagger_workflow.manifest import manifest_from_corrections
@@ -52,41 +61,25 @@ def photos(upload_image, deliver, model, monkeypatch):
 
 @pytest.fixture
 def labels_function(stack):
-    """Run the label function on what is in its queue (waiting out the debounce delay); returns each outcome."""
+    """Run the label function on what is in its queue (after the debounce delay); returns the requests it handled."""
     handler, sqs = load_handler("labels"), boto3.client("sqs", region_name=REGION)
     url = stack.environment["LABEL_TRAINING_QUEUE_URL"]
 
     def run() -> list[dict]:
-        messages = []
-        deadline = time.monotonic() + 10
+        deadline = time.monotonic() + 10  # the debounce delay (DelaySeconds) first
         while time.monotonic() < deadline:
-            got = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, AttributeNames=["All"], WaitTimeSeconds=1)
-            messages += got.get("Messages", [])
-            delayed = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["ApproximateNumberOfMessagesDelayed"])
-            if messages and delayed["Attributes"]["ApproximateNumberOfMessagesDelayed"] == "0":
+            counts = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
+            if counts["ApproximateNumberOfMessagesDelayed"] == "0" and counts["ApproximateNumberOfMessages"] != "0":
                 break
+            time.sleep(0.2)
+        event = sqs_event_from_queue(sqs, url, stack.arns["LabelTrainingQueue"])
+        messages = event["Records"]
         assert messages, "no label request was queued"
-        event = {
-            "Records": [
-                {
-                    "messageId": m["MessageId"],
-                    "receiptHandle": m["ReceiptHandle"],
-                    "body": m["Body"],
-                    "attributes": m["Attributes"],
-                    "messageAttributes": {},
-                    "md5OfBody": m["MD5OfBody"],
-                    "eventSource": "aws:sqs",
-                    "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:labels",
-                    "awsRegion": REGION,
-                }
-                for m in messages
-            ]
-        }
         response = handler.lambda_handler(event, LambdaContext())
         assert response["batchItemFailures"] == []
-        for m in messages:
-            sqs.delete_message(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"])
-        return [json.loads(m["Body"]) for m in messages]
+        for record in messages:
+            sqs.delete_message(QueueUrl=url, ReceiptHandle=record["receiptHandle"])
+        return [json.loads(record["body"]) for record in messages]
 
     return run
 

@@ -156,3 +156,13 @@ def test_the_model_client_reads_the_embedding_tolerates_its_absence_and_refuses_
     body["predictions"][1]["embedding"] = "AAAA"  # 3 bytes: not a whole number of float16 values
     with pytest.raises(ModelEndpointError):
         _parse(json.dumps(body).encode(), expected=2)
+
+
+def test_upsert_appends_to_an_empty_matrix_and_without_drops_rows():
+    matrix = Matrix.empty().upsert("a" * 32, "v1", encode(unit(1))).upsert("b" * 32, "v1", encode(unit(0, 1)))
+    assert matrix.image_ids.tolist() == ["a" * 32, "b" * 32] and matrix.vectors.shape == (2, DIM)
+    assert decode(matrix.upsert("a" * 32, "v1", encode(unit(0, 0, 1))).vectors[-1].tobytes()).tolist() == (
+        decode(encode(unit(0, 0, 1))).tolist()
+    )
+    assert matrix.without({"a" * 32}).image_ids.tolist() == ["b" * 32]
+    assert Matrix.from_bytes(matrix.without({"a" * 32, "b" * 32}).to_bytes()).vectors.shape == (0, DIM)

@@ -26,6 +26,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         action="store_true",
         help="only find similar: one user's 10,000 images (matrix load + search), and neighbour quality on val",
     )
+    parser.add_argument(
+        "--labels",
+        action="store_true",
+        help="only custom labels: train one and apply it to one user's 10,000 stored embeddings (moto)",
+    )
     parser.set_defaults(func=run)
 
 
@@ -33,6 +38,11 @@ def run(args: argparse.Namespace) -> int:
     from imagetagger_bench.run import DEFAULT_MODEL_DIR, run_benchmark
 
     logging.basicConfig(level=logging.WARNING if args.json else logging.INFO, format="%(message)s")
+    if args.labels:
+        from imagetagger_bench.labels import run_label_benchmark
+
+        print(json.dumps(run_label_benchmark(), indent=None if args.json else 1))  # noqa: T201
+        return 0
     if args.similar:
         from imagetagger_bench.similar import run_similar_benchmark
 

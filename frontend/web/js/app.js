@@ -54,7 +54,8 @@ function showApp(token, gallery, labels) {
   setUploadsEnabled(Boolean(token));
   $("upload-title").focus();
   gallery.refresh();
-  labels.refresh({ message: "" }); // nothing said to a previous session's user
+  labels.reset(); // nothing of a previous session's user
+  labels.refresh();
 }
 
 function wireSignIn(config, onSignedIn) {

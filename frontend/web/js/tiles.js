@@ -4,6 +4,7 @@
 
 import { placeholderIcon, statusText } from "./cards.js";
 import { el } from "./dom.js";
+import { isCocoName } from "./label-names.js";
 
 const TAGS_ON_A_TILE = 3;
 
@@ -67,7 +68,9 @@ export class GalleryTile {
 // of the user's own labels come first and are marked, so they stand out from the model's COCO tags.
 function tagSummary(record) {
   const tags = [...(record.tags || []), ...((record.corrections && record.corrections.tags) || [])];
-  const sourceOf = new Map(tags.map((tag) => [tag.name, tag.source]));
+  // Marked are the tags of the user's own labels (found by a label's classifier, or added by hand); a COCO tag the
+  // user added is a correction of the model, shown as the model's tags are.
+  const sourceOf = new Map(tags.filter((tag) => !isCocoName(tag.name)).map((tag) => [tag.name, tag.source]));
   const predicted = (record.tags || []).map((tag) => tag.name);
   const all = record.corrections ? record.corrections.labels : predicted;
   // The user's own labels first: they are what the user asked for, and a tile has room for only a few tags. (A

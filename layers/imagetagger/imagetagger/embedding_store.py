@@ -84,7 +84,17 @@ class EmbeddingStore:
         raise MatrixConflictError(f"the embedding matrix of {user_id} kept changing; try again")
 
     def upsert(self, user_id: str, image_id: str, version: str, embedding: bytes) -> None:
-        self.update(user_id, lambda matrix: matrix.upsert(image_id, version, embedding))
+        self.upsert_rows(user_id, [(image_id, version, embedding)])
+
+    def upsert_rows(self, user_id: str, rows: list[tuple[str, str, bytes]]) -> None:
+        """(image_id, embedding_version, stored bytes) rows replaced or appended in one conditional write."""
+
+        def change(matrix: Matrix) -> Matrix:
+            for image_id, version, embedding in rows:
+                matrix = matrix.upsert(image_id, version, embedding)
+            return matrix
+
+        self.update(user_id, change)
 
     def remove(self, user_id: str, image_ids: set[str]) -> None:
         self.update(user_id, lambda matrix: matrix.without(image_ids))

@@ -127,10 +127,25 @@ class Matrix:
         ]
 
     def upsert(self, image_id: str, version: str, data: bytes) -> Matrix:
-        return Matrix.from_rows([*self.rows(), (image_id, version, bytes(data))])
+        """This matrix with the image's row replaced or appended (array operations: the processing function runs this
+        on every upload, on up to MAX_ROWS rows)."""
+        vector = np.frombuffer(bytes(data), STORED_DTYPE)
+        if len(self) and vector.shape[0] != self.vectors.shape[1]:  # another model's dimension: start over from rows
+            return Matrix.from_rows([*self.rows(), (image_id, version, bytes(data))])
+        kept = self.image_ids != image_id
+        if int(kept.sum()) >= MAX_ROWS:
+            raise EmbeddingFormatError(f"more than {MAX_ROWS} embeddings exceed the brute-force bound")
+        versions = self.versions if version in self.versions else (*self.versions, version)
+        return Matrix(
+            image_ids=np.append(self.image_ids[kept], np.asarray([image_id], ID_DTYPE)),
+            version_index=np.append(self.version_index[kept], np.uint16(versions.index(version))),
+            versions=versions,
+            vectors=np.concatenate([self.vectors[kept].reshape(-1, vector.shape[0]), vector[np.newaxis]]),
+        )
 
     def without(self, image_ids: set[str]) -> Matrix:
-        return Matrix.from_rows([row for row in self.rows() if row[0] not in image_ids])
+        keep = ~np.isin(self.image_ids, list(image_ids))
+        return Matrix(self.image_ids[keep], self.version_index[keep], self.versions, self.vectors[keep])
 
     def of_version(self, version: str) -> tuple[np.ndarray, np.ndarray]:
         """The ids and float16 vectors of one model version's rows (only those are comparable)."""

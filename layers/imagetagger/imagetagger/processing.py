@@ -16,8 +16,9 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from typing import Any
 from urllib.parse import unquote_plus
@@ -109,6 +110,8 @@ class ImageProcessor:
         )
         # The endpoint's seconds per image as this (warm) environment last measured them; None until the first call.
         self._seconds_per_image: float | None = None
+        # Inside embedding_batch(): the tagged images' matrix rows, per user, written once when the batch ends.
+        self._pending_rows: dict[str, list[tuple[str, str, bytes]]] | None = None
 
     # ------------------------------------------------------------------ the batch stage (no writes)
     def prepare_batch(
@@ -286,15 +289,36 @@ class ImageProcessor:
         return {"image_id": image_id, "status": "TAGGED"}
 
     def _after_tagged(self, user_id: str, image_id: str, prediction: Prediction) -> None:
-        """What follows a stored prediction: the image's row in the user's embedding matrix. Best effort: the tags
-        are stored, and a search that misses the row rebuilds the matrix from DynamoDB (imagetagger.embedding_store)."""
+        """What follows a stored prediction: the image's row in the user's embedding matrix, at once or, inside
+        embedding_batch(), with the batch's other rows."""
         if prediction.embedding is None:
             return
+        row = (image_id, prediction.model_version, prediction.embedding)
+        if self._pending_rows is not None:
+            self._pending_rows.setdefault(user_id, []).append(row)
+        else:
+            self._write_matrix_rows(user_id, [row])
+
+    @contextmanager
+    def embedding_batch(self) -> Iterator[None]:
+        """Matrix rows of the images tagged inside are written once per user at the end: one read and one write of
+        each user's matrix object per SQS batch, not one per image (the object holds all of the user's rows)."""
+        self._pending_rows = {}
         try:
-            self.embeddings.upsert(user_id, image_id, prediction.model_version, prediction.embedding)
-        except Exception:  # S3 throttling, a matrix over its bound: never worth failing the tagged image
+            yield
+        finally:
+            pending, self._pending_rows = self._pending_rows, None
+            for user_id, rows in pending.items():
+                self._write_matrix_rows(user_id, rows)
+
+    def _write_matrix_rows(self, user_id: str, rows: list[tuple[str, str, bytes]]) -> None:
+        """Best effort: the tags are stored, and a search that misses a row rebuilds the matrix from DynamoDB
+        (imagetagger.embedding_store)."""
+        try:
+            self.embeddings.upsert_rows(user_id, rows)
+        except Exception:  # S3 throttling, a matrix over its bound: never worth failing the tagged images
             metrics.add_metric(name="EmbeddingMatrixWriteFailures", unit=MetricUnit.Count, value=1)
-            logger.exception("the embedding matrix was not updated", extra={"image_id": image_id})
+            logger.exception("the embedding matrix was not updated", extra={"image_ids": [row[0] for row in rows]})
 
     def _read_and_prepare(self, obj: UploadedObject) -> np.ndarray:
         limit = self.settings.max_upload_bytes

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any
 
@@ -64,6 +65,8 @@ class IdempotentProcessing:
     process: Callable[..., dict[str, str]]
     config: IdempotencyConfig
     prepare: Callable[..., dict[UploadedObject, Prepared]]
+    # A context manager: the batch's embedding-matrix rows are written once, when it ends.
+    embedding_batch: Callable[[], AbstractContextManager[None]]
 
 
 @functools.cache
@@ -88,7 +91,12 @@ def idempotent_processing() -> IdempotentProcessing:
     ) -> dict[str, str]:
         return processor.process(upload, receive_count, time_left_s, prepared)
 
-    return IdempotentProcessing(process=process_upload, config=config, prepare=processor.prepare_batch)
+    return IdempotentProcessing(
+        process=process_upload,
+        config=config,
+        prepare=processor.prepare_batch,
+        embedding_batch=processor.embedding_batch,
+    )
 
 
 def reset() -> None:

@@ -12,11 +12,16 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from aws_lambda_powertools import Logger
+
+from imagetagger.embedding_store import EmbeddingStore
 from imagetagger.errors import InvalidRequestError, PayloadTooLargeError
 from imagetagger.media import ACCEPTED_MEDIA_TYPES, MEDIA_TYPE_ALIASES, parse_media_type
 from imagetagger.records import ImageRecord, ImageStatus, new_image_id, upload_key
 from imagetagger.settings import Settings
 from imagetagger.storage import ImageRepository
+
+logger = Logger(child=True)
 
 MAX_FILENAME_CHARS = 255
 
@@ -116,3 +121,16 @@ def delete_image(user_id: str, image_id: str, *, settings: Settings, s3: Any, re
     # repeated by the user.
     s3.delete_object(Bucket=settings.upload_bucket, Key=upload_key(user_id, image_id))
     repo.delete(user_id, image_id)
+    forget_embedding(user_id, image_id, settings=settings, s3=s3, repo=repo)
+
+
+def forget_embedding(user_id: str, image_id: str, *, settings: Settings, s3: Any, repo: ImageRepository) -> None:
+    """Drop the deleted image's row from the user's packed embedding matrix (issue 15). Best effort: the image's
+    records are gone already, and a search drops rows whose image is gone (imagetagger.similarity)."""
+    store = EmbeddingStore(s3, settings.upload_bucket, repo)
+    try:
+        matrix, _ = store.load(user_id)
+        if matrix is not None and image_id in matrix:
+            store.remove(user_id, {image_id})
+    except Exception:  # S3 throttling, a write race lost five times: never worth failing the deletion
+        logger.exception("the deleted image's embedding row was not removed", extra={"image_id": image_id})

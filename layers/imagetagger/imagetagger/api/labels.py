@@ -14,6 +14,8 @@ from imagetagger.api.auth import SECURITY, user_id_from_event
 from imagetagger.api.schemas import LabelDetail, LabelList, LabelOut, error_responses
 from imagetagger.custom_labels.examples import MAX_IMAGES_PER_REQUEST
 from imagetagger.custom_labels.requests import LabelRequest
+from imagetagger.errors import NotFoundError
+from imagetagger.label_names import MAX_NAME_CHARS
 from imagetagger.records import IMAGE_ID_PATTERN
 from imagetagger.services import services
 
@@ -34,6 +36,15 @@ class CreateLabelRequest(BaseModel):
 
 def _user() -> str:
     return user_id_from_event(router.current_event.raw_event)
+
+
+def _name(encoded: str) -> str:
+    """The label name of the path; a name no label can have is simply not found (and never reaches a DynamoDB key,
+    whose 1 KB bound a long Unicode string could break)."""
+    name = unquote(encoded).strip()
+    if not 0 < len(name) <= MAX_NAME_CHARS:
+        raise NotFoundError(f"no label named {name[:MAX_NAME_CHARS]!r}")
+    return name
 
 
 @router.post(
@@ -82,7 +93,7 @@ def list_labels() -> LabelList:
 def get_label(name: LabelName) -> LabelDetail:
     built = services()
     user_id = _user()
-    label = built.labels.get(user_id, unquote(name))
+    label = built.labels.get(user_id, _name(name))
     rows = built.repo.tag_rows(user_id, label.name)
     example_ids = sorted((image_id for image_id, source, _ in rows if source == "user"), reverse=True)[:MAX_EXAMPLE_IDS]
     return LabelDetail.model_validate({**label.to_api(), "example_ids": example_ids})
@@ -100,7 +111,7 @@ def get_label(name: LabelName) -> LabelDetail:
 def delete_label(name: LabelName) -> Response[None]:
     built = services()
     user_id = _user()
-    label = built.labels.delete(user_id, unquote(name))
+    label = built.labels.delete(user_id, _name(name))
     # Bounded work here: the tags on (possibly) every photo are removed by the label function.
     built.label_requests.send(LabelRequest("delete", user_id, label.name, label.revision), delay_s=0)
     return Response(status_code=204, body=None)

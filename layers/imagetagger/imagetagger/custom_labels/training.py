@@ -58,7 +58,9 @@ def out_of_fold_probabilities(x: np.ndarray, y: np.ndarray, seed: int = 0) -> np
 
 def choose_threshold(y: np.ndarray, scores: np.ndarray) -> tuple[float, float, float]:
     """(threshold, precision, recall) maximising F-beta (beta < 1: precision first) over the out-of-fold scores; ties
-    go to the higher threshold. Precision and recall are the out-of-fold estimates at that threshold."""
+    go to the higher cut. The threshold lies midway between the last score kept and the next one below, so a photo a
+    little less typical than the examples is not lost to the margin. Precision and recall are the out-of-fold
+    estimates at that threshold."""
     order = np.argsort(-scores, kind="stable")
     ranked, labels = scores[order], y[order]
     true_positives = np.cumsum(labels)
@@ -71,7 +73,8 @@ def choose_threshold(y: np.ndarray, scores: np.ndarray) -> tuple[float, float, f
     last_of_run = np.append(ranked[1:] != ranked[:-1], True)
     f_beta = np.where(last_of_run, f_beta, -1.0)
     best = int(np.argmax(f_beta))
-    return float(ranked[best]), float(precision[best]), float(recall[best])
+    threshold = (ranked[best] + ranked[best + 1]) / 2 if best + 1 < len(ranked) else ranked[best]
+    return float(threshold), float(precision[best]), float(recall[best])
 
 
 def train_label(data: TrainingSet, embedding_version: str, seed: int = 0) -> LabelClassifier:
@@ -80,9 +83,9 @@ def train_label(data: TrainingSet, embedding_version: str, seed: int = 0) -> Lab
     The user's other photos are unlabelled, not known negatives: some show the label (that is why they want it). So,
     as in two-step positive-unlabelled learning, a first out-of-fold pass scores every photo, the unlabelled ones
     scoring at least as high as the weakest example are set aside as ambiguous (explicit negatives always stay), and
-    the threshold, its precision and recall estimates and the final fit use the examples against the rest. The
-    estimates are therefore those against photos the classifier is confident about; the evaluation
-    (imagetagger evaluate-labels) measures them against ground truth.
+    the threshold, its recall estimate and the final fit use the examples against the rest. The precision estimate is
+    the first pass's at that threshold, every unlabelled photo counted as a negative: a lower bound where some of
+    them show the label, where the second pass's would be optimistic (measured: docs/model.md, "Custom labels").
     """
     if len(data.positives) < 2 or len(data.negatives) < 2:
         raise NotTrainableError("needs at least 2 positive examples and 2 other photos")
@@ -93,9 +96,12 @@ def train_label(data: TrainingSet, embedding_version: str, seed: int = 0) -> Lab
     ambiguous = implicit & (first >= first[y == 1].min())
     if int((~ambiguous & (y == 0)).sum()) < 2:
         ambiguous[:] = False  # nothing left to contrast with: keep them all
-    x, y = x[~ambiguous], y[~ambiguous]
-    threshold, precision, recall = choose_threshold(y, out_of_fold_probabilities(x, y, seed))
-    model = _model().fit(x, y)
+    threshold, _, recall = choose_threshold(
+        y[~ambiguous], out_of_fold_probabilities(x[~ambiguous], y[~ambiguous], seed)
+    )
+    kept = first >= threshold
+    precision = float(y[kept].mean()) if kept.any() else 0.0
+    model = _model().fit(x[~ambiguous], y[~ambiguous])
     return LabelClassifier(
         weights=model.coef_[0].astype(np.float32),
         bias=float(model.intercept_[0]),
