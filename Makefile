@@ -48,8 +48,12 @@ typecheck: $(DEV_STAMP)
 	$(BIN)/mypy layers/imagetagger/imagetagger local/imagetagger_local
 	for handler in functions/*/app.py; do $(BIN)/mypy "$$handler" || exit 1; done
 
+# Two workers, whole files each (a file's module fixtures, e.g. its browser or its own stack, are made once), in
+# collection order (tests/conftest.py puts the longest file first); each worker starts its own local stack.
+PYTEST_WORKERS ?= 2
 pytest: $(DEV_STAMP) check-model browser-deps
-	$(BIN)/python -m pytest tests/ --durations=25  # the slowest 25: where CI time goes (issue 10)
+	$(BIN)/python -m pytest tests/ -n $(PYTEST_WORKERS) --dist loadfile --no-loadscope-reorder \
+		--durations=25  # the slowest 25: where CI time goes (issue 10)
 
 # The browser tests drive Debian's Chromium through Playwright (Playwright's own browser download is not used).
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)

@@ -178,6 +178,13 @@ def test_rejecting_a_predicted_custom_tag_is_a_negative_example_and_retrains(api
     assert len(requests) == 2
     status, label = _label(api, "red things")
     assert label["status"] == "ready" and label["examples"] == 6 and label["negatives"] == 1
+    # Examples withdrawn below 5: the label collects again and its predictions go.
+    for image_id in reds[:3]:
+        _put_tags(api, image_id, {})
+    labels_function()
+    status, label = _label(api, "red things")
+    assert label["status"] == "collecting" and label["examples"] == 3
+    assert set(_search(api, "red things")) == set(reds[3:6])  # the remaining examples; no prediction
 
 
 def test_deleting_a_label_removes_its_classifier_tags_and_examples(api, photos, labels_function, stack):

@@ -67,8 +67,8 @@ class LabelJobs:
         counts = (len(examples.positives), len(examples.negatives))
         if len(positive_rows) < MIN_POSITIVES:
             reason = (
-                f"{len(positive_rows)} of its {len(examples.positives)} examples have an embedding yet; "
-                f"{MIN_POSITIVES} are needed"
+                f"{len(positive_rows)} of its {len(examples.positives)} examples have an embedding; "
+                f"it trains from {MIN_POSITIVES}"
             )
             return self._untrained(label, reason, counts)
         explicit = [k for k, image_id in enumerate(ids) if image_id in examples.negatives]
@@ -87,7 +87,9 @@ class LabelJobs:
         return {"outcome": "trained", "train_s": round(trained_s, 3), **asdict(applied)}
 
     def _untrained(self, label: Label, reason: str, counts: tuple[int, int]) -> dict[str, Any]:
-        self.labels.save_training(label, None, reason, *counts)
+        if self.labels.save_training(label, None, reason, *counts) and label.classifier is not None:
+            # Too few examples left for the classifier it had: its predictions go with it.
+            apply_label(self.repo, label.user_id, label.name, label.classifier, [], np.zeros((0, 0), np.float32), set())
         return {"outcome": "waiting", "reason": reason}
 
     def _matrix(self, user_id: str, positives: frozenset[str]) -> Matrix:
