@@ -22,7 +22,7 @@ from imagetagger.services import services
 router = Router()
 
 # The longest name in URL-encoded form (a letter of another script is up to 12 characters of %XX); the name itself is
-# validated by custom_labels.names once decoded.
+# validated by imagetagger.label_names once decoded.
 LabelName = Annotated[str, Path(min_length=1, max_length=480, description="The label's name (URL-encoded)")]
 MAX_EXAMPLE_IDS = 1000
 
