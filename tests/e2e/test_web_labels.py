@@ -83,11 +83,6 @@ def marked_on_tiles(page: Page) -> dict[str, dict[str, str]]:
     )
 
 
-# Reported in /work/notes/contract-15.md ("bugs:", 03:14): DELETE /labels/{name} leaves the label's "custom" tag on the
-# photo the user corrected with it. Only that exact outcome is excused; the branch goes once the API is fixed.
-KNOWN_DELETE_BUG = "the API leaves a deleted label's custom tag on the photo corrected with it (labels' clean_up)"
-
-
 def tags_left_after_delete(local_stack, user: str, image_ids: list[str]) -> dict[str, dict[str, str]]:
     """The own-label tags still on the photos once the server's background clean-up had time (at most 30 s)."""
     deadline = time.monotonic() + 30
@@ -217,10 +212,6 @@ def test_a_label_made_from_five_selected_photos_trains_tags_the_photos_and_is_de
     assert api_get(local_stack, user, "/labels")["items"] == []
     left = tags_left_after_delete(local_stack, user, list(ids.values()))
     expect(gallery.locator(".tile")).to_have_count(len(PHOTOS))
-    if left == {ids[target]: {LABEL: "custom"}}:
-        # The page shows what the API says, the stale tag included; the API is wrong there (labels' clean-up).
-        expect(gallery.locator(".tile-tag")).to_have_count(1)
-        pytest.xfail(KNOWN_DELETE_BUG)
     assert not left, f"the deleted label's tags are still on the photos: {left}"
     expect(gallery.locator(".tile-tag")).to_have_count(0)
 

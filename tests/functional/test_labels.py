@@ -192,15 +192,21 @@ def test_deleting_a_label_removes_its_classifier_tags_and_examples(api, photos, 
     [photos(BLUE) for _ in range(4)]
     _call(api, "create_label.json", path="/labels", body={"name": "red things", "image_ids": reds[:5]})
     labels_function()
+    # The classifier's tag on the sixth photo, then confirmed by the user in another spelling: a "user" tag now,
+    # over the classifier's entry, and a mention in a correction that is not the label's spelling.
+    assert _tags(api, reds[5])["red things"][0] == "custom"
+    assert _put_tags(api, reds[5], {"add": ["Red Things"]})[0] == 200
+    labels_function()
     status, _ = _call(api, "delete_label.json", path="/labels/red%20things", method_params={"name": "red%20things"})
     assert status == 204
     assert _label(api, "red things")[0] == 404
     assert labels_function()[0]["action"] == "delete"
     assert _search(api, "red things") == []
-    assert all("red things" not in _tags(api, image_id) for image_id in reds)
+    assert all("red things" not in {name.casefold() for name in _tags(api, image_id)} for image_id in reds)
     table = boto3.resource("dynamodb", region_name=REGION).Table(stack.environment["IMAGES_TABLE"])
     assert all(
-        "red things" not in image.correction.custom_positives() for image in CorrectionStore(table).corrected_images()
+        "red things" not in {name.casefold() for name in image.correction.custom_positives()}
+        for image in CorrectionStore(table).corrected_images()
     )
     assert (
         _call(api, "delete_label.json", path="/labels/red%20things", method_params={"name": "red%20things"})[0] == 404

@@ -134,7 +134,7 @@ def test_examples_in_corrections():
     correction = Correction(confirmed=("dog",), added=("my bike",)).with_example("receipt", positive=False)
     assert correction.custom_positives() == ["my bike"] and correction.custom_negatives() == ["receipt"]
     assert correction.with_example("receipt", positive=True).custom_positives() == ["my bike", "receipt"]
-    assert correction.without("my bike").custom_positives() == [] and correction.without("x").confirmed == ("dog",)
+    assert correction.without({"my bike"}).custom_positives() == [] and correction.without({"x"}).confirmed == ("dog",)
 
 
 def test_requests_round_trip_and_refuse_foreign_messages():

@@ -65,9 +65,9 @@ class Correction:
         added = tuple(n for n in self.added if n != name)
         return Correction(confirmed, tuple(sorted({*others, name})), added, _now_iso())
 
-    def without(self, name: str) -> Correction:
-        """This correction with every mention of `name` removed (its label was deleted)."""
-        keep = lambda names: tuple(n for n in names if n != name)  # noqa: E731
+    def without(self, names: set[str]) -> Correction:
+        """This correction with every mention of `names` removed (spellings of a deleted label)."""
+        keep = lambda mentioned: tuple(n for n in mentioned if n not in names)  # noqa: E731
         return Correction(keep(self.confirmed), keep(self.rejected), keep(self.added), _now_iso())
 
     def to_item(self) -> dict[str, Any]:

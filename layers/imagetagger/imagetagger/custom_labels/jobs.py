@@ -84,7 +84,17 @@ class LabelJobs:
         if not self.labels.save_training(label, classifier, None, *counts):
             return {"outcome": "superseded"}
         applied = apply_label(self.repo, user_id, label.name, classifier, ids, vectors, set(examples.all))
+        if not self._exists(user_id, name):
+            # Deleted while its tags were written: the delete's clean-up may have run before these writes.
+            return {"outcome": "deleted while applied", "clean_up": self.clean_up(user_id, name)}
         return {"outcome": "trained", "train_s": round(trained_s, 3), **asdict(applied)}
+
+    def _exists(self, user_id: str, name: str) -> bool:
+        try:
+            self.labels.get(user_id, name)
+        except NotFoundError:
+            return False
+        return True
 
     def _untrained(self, label: Label, reason: str, counts: tuple[int, int]) -> dict[str, Any]:
         if self.labels.save_training(label, None, reason, *counts) and label.classifier is not None:
@@ -129,20 +139,24 @@ class LabelJobs:
     def clean_up(self, user_id: str, name: str) -> dict[str, Any]:
         """Remove a deleted label's tags (rows, map entries) and its mentions in the user's corrections. A label of
         the same name created again meanwhile keeps them: they are its examples now."""
-        try:
-            self.labels.get(user_id, name)
+        if self._exists(user_id, name):
             return {"outcome": "recreated"}
-        except NotFoundError:
-            pass
         rows = self.repo.tag_rows(user_id, name)
-        remove_entries(self.repo, user_id, name, [image_id for image_id, source, _ in rows if source == "custom"])
+        # Every photo with a row: one the user corrected with the label ("user" row) may still hold the classifier's
+        # map entry from before the correction, which would show again once the correction is cleaned.
+        remove_entries(self.repo, user_id, name, [image_id for image_id, _, _ in rows])
         self.repo.delete_tag_rows(user_id, ((name, image_id) for image_id, _, _ in rows))
         store = CorrectionStore(self.repo.images)
         cleaned = 0
+        key = label_key(name)
         for image_id, correction in self._corrections(user_id):
-            if name in (*correction.confirmed, *correction.rejected, *correction.added):
+            # Names are compared as labels are (case-insensitively): "kitchen" in a correction is label "Kitchen".
+            spellings = {
+                n for n in (*correction.confirmed, *correction.rejected, *correction.added) if label_key(n) == key
+            }
+            if spellings:
                 try:
-                    store.save(user_id, image_id, correction.without(name))
+                    store.save(user_id, image_id, correction.without(spellings))
                     cleaned += 1
                 except (NotFoundError, ConflictError):
                     continue  # deleted, or no longer TAGGED: nothing left to clean
