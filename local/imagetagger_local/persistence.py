@@ -8,6 +8,7 @@ leaves the previous snapshot intact. What is lost on a crash: changes since the 
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import logging
@@ -47,6 +48,29 @@ def _write_atomically(path: Path, data: bytes) -> None:
     tmp.replace(path)
 
 
+# DynamoDB's binary types: the client reads and writes them as bytes, which JSON cannot hold, so a snapshot keeps
+# them as base64 text (as DynamoDB's own JSON does) and a restore turns them back into bytes.
+def _typed_value(value: dict[str, Any], blob: Any) -> dict[str, Any]:
+    ((kind, content),) = value.items()
+    if kind == "B":
+        return {kind: blob(content)}
+    if kind == "BS":
+        return {kind: [blob(member) for member in content]}
+    if kind == "M":
+        return {kind: {name: _typed_value(member, blob) for name, member in content.items()}}
+    if kind == "L":
+        return {kind: [_typed_value(member, blob) for member in content]}
+    return value
+
+
+def _item_to_json(item: dict[str, Any]) -> dict[str, Any]:
+    return {name: _typed_value(value, lambda b: base64.b64encode(b).decode("ascii")) for name, value in item.items()}
+
+
+def _item_from_json(item: dict[str, Any]) -> dict[str, Any]:
+    return {name: _typed_value(value, base64.b64decode) for name, value in item.items()}
+
+
 def _object_file(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
 
@@ -80,7 +104,7 @@ class StateStore:
     def snapshot(self) -> None:
         with self._lock:
             for logical_id, table in self._tables.items():
-                items = list(self._scan(table))
+                items = [_item_to_json(item) for item in self._scan(table)]
                 _write_atomically(self._dir / "dynamodb" / f"{logical_id}.json", json.dumps(items).encode())
             for logical_id, bucket in self._buckets.items():
                 self._snapshot_bucket(logical_id, bucket)
@@ -115,7 +139,8 @@ class StateStore:
             for logical_id, table in self._tables.items():
                 path = self._dir / "dynamodb" / f"{logical_id}.json"
                 if path.exists():
-                    counts["items"] += self._restore_table(table, json.loads(path.read_text()))
+                    items = [_item_from_json(item) for item in json.loads(path.read_text())]
+                    counts["items"] += self._restore_table(table, items)
             for logical_id, bucket in self._buckets.items():
                 counts["objects"] += self._restore_bucket(logical_id, bucket)
         return counts

@@ -67,6 +67,31 @@ def test_records_and_objects_come_back_after_a_restart(tmp_path):
         assert len(object_created_bodies(resources)) == 1
 
 
+def test_binary_attributes_survive_a_restart(tmp_path):
+    # An image's embedding is a DynamoDB Binary: the client reads it as bytes, which a JSON snapshot must not choke on
+    # (a snapshot that failed kept the previous one, so tagged images came back PENDING after a restart).
+    embedding = bytes(range(256))
+    item = {
+        **image_item("alice", "img-1", "TAGGED"),
+        "embedding": {"B": embedding},
+        "nested": {"M": {"raw": {"B": b"\x00\xff"}, "list": {"L": [{"B": b"\x01"}, {"S": "text"}]}}},
+        "set": {"BS": [b"\x02", b"\x03"]},
+    }
+    with mock_aws():
+        resources, store, s3, dynamodb = fresh_stack(tmp_path)
+        dynamodb.put_item(TableName=resources.physical_ids["ImagesTable"], Item=item)
+        store.snapshot()
+
+    with mock_aws():
+        resources, store, s3, dynamodb = fresh_stack(tmp_path)
+        assert store.restore()["items"] == 1
+        restored = dynamodb.get_item(
+            TableName=resources.physical_ids["ImagesTable"], Key={"user_id": {"S": "alice"}, "image_id": {"S": "img-1"}}
+        )["Item"]
+        assert restored["embedding"]["B"] == embedding
+        assert restored["nested"] == item["nested"] and sorted(restored["set"]["BS"]) == [b"\x02", b"\x03"]
+
+
 def test_pending_images_whose_upload_exists_are_requeued(tmp_path):
     with mock_aws():
         resources, store, s3, dynamodb = fresh_stack(tmp_path)
