@@ -86,7 +86,7 @@ class LabelJobs:
         applied = apply_label(self.repo, user_id, label.name, classifier, ids, vectors, set(examples.all))
         if not self._exists(user_id, name):
             # Deleted while its tags were written: the delete's clean-up may have run before these writes.
-            return {"outcome": "deleted while applied", "clean_up": self.clean_up(user_id, name)}
+            return {"outcome": "withdrawn", "clean_up": self.clean_up(user_id, name)}
         return {"outcome": "trained", "train_s": round(trained_s, 3), **asdict(applied)}
 
     def _exists(self, user_id: str, name: str) -> bool:
