@@ -3,6 +3,8 @@
 python -m imagetagger_bench.measure backend --model resnet50 --model-dir DIR --backend ov-int8
 python -m imagetagger_bench.measure ratio --model resnet50 --model-dir DIR --backend ov-int8 --batch 16 \
     --baseline-batch 8
+python -m imagetagger_bench.measure ratio --model default --model-dir models/default --backend ov-int8 --batch 8 \
+    --baseline ov-bf16 --baseline-batch 8
 python -m imagetagger_bench.measure pipeline --model-dir models/default
 """
 
@@ -81,15 +83,21 @@ def measure_backend(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def measure_ratio(args: argparse.Namespace) -> dict[str, Any]:
-    """Throughput of `--backend` over the torch fp32 eager baseline's, measured back to back in alternating rounds in
-    one process, each at its best batch size. This machine's speed drifts (the same measurement gave 145 and 316
+    """Throughput of `--backend` over the baseline's (torch fp32 eager, or `--baseline` when a serving backend is the
+    one to beat: the default model has no torch checkpoint), measured back to back in alternating rounds in one
+    process, each at its own batch size. This machine's speed drifts (the same measurement gave 145 and 316
     img/s within a minute on this shared VM), so a ratio of two figures taken minutes apart carries that drift; a
     ratio taken within seconds mostly does not. The median of the rounds' ratios is the speedup."""
     from imagetagger_bench.torch_backends import BASELINE, load_torch_backend
 
     size = load_model_spec(args.model_dir).size
-    baseline = load_torch_backend(BASELINE, args.model, args.model_dir)
-    candidate = load_backend(args.model_dir, args.backend, cache_dir_for(args.model_dir))
+    cache_dir = cache_dir_for(args.model_dir)
+    baseline: Backend = (
+        load_backend(args.model_dir, args.baseline, cache_dir)
+        if args.baseline in BACKENDS
+        else load_torch_backend(args.baseline or BASELINE, args.model, args.model_dir)
+    )
+    candidate = load_backend(args.model_dir, args.backend, cache_dir)
     rng = np.random.default_rng(0)
     baseline_images = rng.integers(0, 256, (args.baseline_batch, size, size, 3), dtype=np.uint8)
     candidate_images = rng.integers(0, 256, (args.batch, size, size, 3), dtype=np.uint8)
@@ -133,12 +141,13 @@ def get_args_parser() -> argparse.ArgumentParser:
     backend.add_argument("--backend", required=True)
     backend.add_argument("--budget-s", type=float, default=SECONDS_PER_POINT)
     backend.add_argument("--val-probabilities", type=Path, help="also save val-split probabilities to this .npy")
-    ratio = sub.add_parser("ratio", help="a serving backend's speedup over torch fp32 eager, in alternating rounds")
+    ratio = sub.add_parser("ratio", help="a serving backend's speedup over a baseline, in alternating rounds")
     ratio.add_argument("--model", required=True, help="resnet50 or default (for the torch module)")
     ratio.add_argument("--model-dir", type=Path, required=True)
     ratio.add_argument("--backend", required=True)
     ratio.add_argument("--batch", type=int, required=True, help="the backend's batch size")
     ratio.add_argument("--baseline-batch", type=int, required=True)
+    ratio.add_argument("--baseline", help="a serving backend to compare with instead of torch fp32 eager")
     ratio.add_argument("--rounds", type=int, default=5)
     ratio.add_argument("--budget-s", type=float, default=SECONDS_PER_POINT / 2)
     pipeline = sub.add_parser("pipeline", help="bulk tagging throughput on real JPEGs")
