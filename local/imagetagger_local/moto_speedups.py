@@ -10,6 +10,8 @@ Two more per-request costs found the same way (docs/benchmark.md, "System overhe
 received message's retention period through GetQueueAttributes, which counts every message of the queue three times
 (quadratic in the queue's length under a bulk import: here it reads the one attribute it needs), and its server
 lists moto's package directory on disk to route every request (cached here: the list never changes while it runs).
+Its response serialiser walks every item attribute through generic shape lookups: DynamoDB items are written
+directly instead (moto_attribute_values).
 
 Local stack only: `install()` patches the moto server running in this process.
 """
@@ -21,6 +23,8 @@ import functools
 import json
 import threading
 from typing import Any
+
+from imagetagger_local import moto_attribute_values
 
 _installed = False
 _state = threading.local()  # set while this thread runs a patched transaction: moto's table backup is skipped
@@ -108,6 +112,7 @@ def install() -> None:
     models.DynamoDBBackend.transact_write_items = transact_write_items  # type: ignore[method-assign]
     _install_sqs_retention_check()
     _install_module_list_cache()
+    moto_attribute_values.install()
     _installed = True
 
 
