@@ -11,7 +11,15 @@
 - `upload_to_tagged_p50_s` / `_p99_s`: single uploads one after another on the idle stack, from POST /uploads to the
   first GET that shows TAGGED (polled every 20 ms);
 - `endpoint_ms_per_image`: the endpoint's time per image in requests of 1 and of 10 (what batching saves where the
-  endpoint bills by the millisecond: docs/benchmark.md, "Cost in AWS").
+  endpoint bills by the millisecond: docs/benchmark.md, "Cost in AWS");
+- `import_cpu_ms_per_image`: the CPU time the import cost per image in each process (the stack's own, the model
+  endpoint, the function environments, the importing client), from the kernel's accounting: unlike a sampling
+  profile it does not count threads waiting for a core.
+
+Before the measured import, a warm-up import of WARMUP_IMAGES photos by another user starts every execution
+environment the import will use (the bare pipeline is timed after a warm-up too): a cold start is a new Python process
+importing boto3 and Powertools, seconds of CPU that a long import pays once and a short one mostly pays inside its
+timing.
 
 `--profile DIR` records the stack process (its endpoint and function environments included) with py-spy during the
 import and writes the collapsed stacks and a per-part summary there (docs/benchmark.md, "System overhead").
@@ -22,6 +30,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import shutil
 import signal
 import subprocess  # nosec B404 - py-spy and our own benchmark module, no shell
@@ -39,6 +48,7 @@ DEFAULT_MODEL_DIR = REPO_ROOT / "models" / "default"
 SINGLE_UPLOADS = 20
 SINGLE_POLL_S = 0.02
 IMPORT_WORKERS = 8  # `imagetagger import`'s default
+WARMUP_IMAGES = 2 * IMPORT_WORKERS  # enough concurrent uploads to start every environment the import uses
 IMPORT_TIMEOUT_S = 900
 # The same photos through both: the 79 held-out COCO sample images (the 287 of train + val take minutes per pass with
 # the fused default model on 2 cores).
@@ -66,6 +76,62 @@ def _import(api_url: str, token: str, folder: Path, journal_path: Path) -> dict[
         "img_per_s": round(finished / wall_s, 2),
         **result.to_dict(),
     }
+
+
+def _warm_up(api_url: str, token: str, photos: list[Path], scratch: Path) -> None:
+    """Import the first WARMUP_IMAGES photos as IMPORT_WORKERS uploads at a time, so that the functions' execution
+    environments are started (and warm) before the measured import."""
+    folder = scratch / "warm-up"
+    folder.mkdir()
+    for photo in photos[:WARMUP_IMAGES]:
+        (folder / photo.name).symlink_to(photo.resolve())
+    _import(api_url, token, folder, scratch / "warm-up.json")
+
+
+def _cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
+
+
+def _process_kind(pid: int, root: int) -> str:
+    if pid == root:
+        return "stack"
+    command = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+    return "endpoint" if "imagetagger_endpoint" in command else "environments"
+
+
+def cpu_by_process(root: int) -> dict[int, tuple[str, float]]:
+    """{pid: (kind, CPU seconds so far)} for `root` (the stack's process) and its descendants, from /proc; empty
+    where there is no /proc. A process that ended in between is missed (environments live as long as the stack)."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir() if Path("/proc/self/stat").exists() else []:
+        if entry.name.isdigit():
+            try:
+                parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            children.setdefault(parent, []).append(int(entry.name))
+    found: dict[int, tuple[str, float]] = {}
+    todo = [root] if children else []
+    while todo:
+        pid = todo.pop()
+        todo += children.get(pid, [])
+        try:
+            found[pid] = (_process_kind(pid, root), _cpu_seconds(pid))
+        except OSError:
+            continue
+    return found
+
+
+def cpu_ms_per_image(
+    before: dict[int, tuple[str, float]], after: dict[int, tuple[str, float]], client_s: float, images: int
+) -> dict[str, float]:
+    """CPU milliseconds per image by kind of process between two cpu_by_process readings, the client's included."""
+    spent: dict[str, float] = {"client": client_s}
+    for pid, (kind, seconds) in after.items():
+        spent[kind] = spent.get(kind, 0.0) + seconds - before.get(pid, (kind, 0.0))[1]
+    per_image = {kind: round(seconds / max(images, 1) * 1000, 1) for kind, seconds in spent.items()}
+    return dict(sorted(per_image.items(), key=lambda item: -item[1])) | {"total": round(sum(per_image.values()), 1)}
 
 
 def _single_uploads(api_url: str, token: str, photos: list[Path], count: int) -> list[float]:
@@ -157,12 +223,17 @@ def measure_system(
         stack.start()
         try:
             token = issue_token(stack.state_dir / "jwt", f"bench-{uuid.uuid4().hex[:8]}")
-            single = _single_uploads(stack.api_url, token, photos, 3)  # warm: first calls load the handlers
+            _warm_up(stack.api_url, issue_token(stack.state_dir / "jwt", "bench-warm-up"), photos, Path(scratch))
             profiler = None
             if profile_dir is not None and stack.process is not None:
                 profile_dir.mkdir(parents=True, exist_ok=True)
                 profiler = _start_profiler(stack.process.pid, profile_dir / "import.collapsed")
+            stack_pid = stack.process.pid if stack.process is not None else -1
+            cpu_before, client_before = cpu_by_process(stack_pid), time.process_time()
             imported = _import(stack.api_url, token, images, Path(scratch) / "journal.json")
+            cpu = cpu_ms_per_image(
+                cpu_before, cpu_by_process(stack_pid), time.process_time() - client_before, imported["images"]
+            )
             if profiler is not None:
                 profiler.send_signal(signal.SIGINT)  # py-spy writes its output when interrupted
                 profiler.wait(timeout=60)
@@ -186,6 +257,7 @@ def measure_system(
         "import_errors": imported["errors"][:5],
         "single_uploads": len(single),
         "endpoint_ms_per_image": endpoint,
+        "import_cpu_ms_per_image": cpu,
     }
 
 
