@@ -7,8 +7,9 @@
    Runtime and OpenVINO execute as int8). The uint8->float normalisation preamble with the stem convolution, and the
    last convolution with the head (pool, classifier, sigmoid) stay in float: they cost little, and quantising the
    probabilities would create ties that hurt ranking. In the fused default model the classifier branch (its
-   EfficientNet-Lite0, `cls/` nodes) stays in float too: it is about a tenth of the compute, and quantising it cost
-   half of int8's mAP loss and most of the embedding's disagreement (the embedding is its pooled features).
+   EfficientNet-Lite0, `cls/` nodes) stays in float too: it is about a tenth of the FLOPs, and quantising it cost
+   half of int8's mAP loss on the train split and most of the embedding's disagreement (the embedding is its pooled
+   features).
 2. choice: every available backend's batch-1 latency is measured; the fastest one whose val mAP is within
    `--max-map-loss` points of fp32 is recorded (with the evidence and the CPU class it was measured on) in the model's
    cache folder, where model_fn finds it. A backend outside the budget is recorded as measured and never served.
@@ -73,6 +74,8 @@ def nodes_kept_float(model: Any) -> list[str]:
     Runtime, avx512-vnni, docs/benchmark.md): quantising everything else lost 0.42 train mAP; with the classifier
     branch in float 0.24 (embedding cosine 0.996 -> 0.9998). The detector's class-prediction convolutions, its stem,
     the classifier's last layers alone, or the embedding's projection in float changed nothing (within 0.1).
+    In the fused graph as quant_pre_process orders it, the first Conv is the classifier's stem and the last one a
+    detector class-prediction head, so the position rule alone keeps the fused head and boxes in float.
     """
     nodes = model.graph.node
     conv_positions = [i for i, node in enumerate(nodes) if node.op_type == "Conv"]
