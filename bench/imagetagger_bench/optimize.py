@@ -75,7 +75,8 @@ def nodes_kept_float(model: Any) -> list[str]:
     branch in float 0.24 (embedding cosine 0.996 -> 0.9998). The detector's class-prediction convolutions, its stem,
     the classifier's last layers alone, or the embedding's projection in float changed nothing (within 0.1).
     In the fused graph as quant_pre_process orders it, the first Conv is the classifier's stem and the last one a
-    detector class-prediction head, so the position rule alone keeps the fused head and boxes in float.
+    detector class-prediction head, so the position rule keeps the probabilities' path (sigmoid, maxima over anchors
+    and views, the head) in float; the box decoding comes before it and is quantised.
     """
     nodes = model.graph.node
     conv_positions = [i for i, node in enumerate(nodes) if node.op_type == "Conv"]
