@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import signal
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -74,9 +75,9 @@ class LocalStackProcess(StackProcess):
         return created["image_id"]
 
 
-@pytest.fixture(scope="session")
-def local_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStackProcess]:
-    stack = LocalStackProcess(tmp_path_factory.mktemp("local-stack"))
+@contextmanager
+def running_stack(state_dir: Path) -> Iterator[LocalStackProcess]:
+    stack = LocalStackProcess(state_dir)
     stack.start()
     try:
         yield stack
@@ -86,6 +87,19 @@ def local_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack
                 stack.stop()
             finally:
                 stack.kill()
+
+
+@pytest.fixture(scope="session")
+def local_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStackProcess]:
+    with running_stack(tmp_path_factory.mktemp("local-stack")) as stack:
+        yield stack
+
+
+@pytest.fixture
+def own_stack(tmp_path: Path) -> Iterator[LocalStackProcess]:
+    """A stack of the test's own, holding only what the test puts in it (the session's holds every e2e file's data)."""
+    with running_stack(tmp_path / "own-stack") as stack:
+        yield stack
 
 
 @pytest.fixture(scope="session")
