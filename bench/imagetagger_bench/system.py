@@ -83,8 +83,8 @@ def _warm_up(api_url: str, token: str, photos: list[Path], scratch: Path) -> Non
     environments are started (and warm) before the measured import."""
     folder = scratch / "warm-up"
     folder.mkdir()
-    for photo in photos[:WARMUP_IMAGES]:
-        (folder / photo.name).symlink_to(photo.resolve())
+    for index, photo in enumerate(photos[:WARMUP_IMAGES]):
+        (folder / f"{index:02d}-{photo.name}").symlink_to(photo.resolve())  # names may repeat across subfolders
     _import(api_url, token, folder, scratch / "warm-up.json")
 
 
