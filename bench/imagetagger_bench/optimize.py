@@ -91,6 +91,8 @@ def nodes_kept_float(model: Any) -> list[str]:
 
 
 def quantize_int8(fp32_path: Path, out_path: Path, calibration: np.ndarray) -> Path:
+    # A change to this recipe (or to nodes_kept_float) changes selection.VARIANT_RECIPE, the cache key: machines that
+    # quantised before must not keep serving, or refusing, the old variant.
     import onnx
     from onnxruntime.quantization import (
         CalibrationDataReader,

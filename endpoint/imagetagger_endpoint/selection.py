@@ -28,6 +28,10 @@ logger = logging.getLogger(__name__)
 CHOICE_FILE = "backend.json"
 BACKEND_ENV = "IMAGETAGGER_BACKEND"  # "auto" (default) or a backend name
 CACHE_ENV = "IMAGETAGGER_CACHE_DIR"
+# The recipe of the cached variants (imagetagger_bench.optimize.quantize_int8): part of the cache key, so a machine
+# that quantised with an older recipe makes the variant again and measures it anew instead of serving (or refusing)
+# the old one. Change it whenever that recipe changes. r2: the fused model's classifier branch stays float.
+VARIANT_RECIPE = "r2"
 # oneDNN (inside OpenVINO and PyTorch) can be told to use at most an older instruction set: docs/benchmark.md uses
 # it to run the AVX2 kernels on an AMX machine. ONNX Runtime has no such switch (MLAS picks its kernels by CPUID).
 ONEDNN_ISA_ENV = "ONEDNN_MAX_CPU_ISA"
@@ -112,9 +116,10 @@ def model_digest(model_dir: Path) -> str:
 
 
 def cache_dir_for(model_dir: Path, cache_root: Path | None = None) -> Path:
-    """Per-model cache folder (keyed by the model's content, so a new model never sees an old variant)."""
+    """Per-model cache folder (keyed by the model's content and the variants' recipe, so a new model or a new recipe
+    never sees an old variant or the choice measured on it)."""
     root = cache_root or Path(os.environ.get(CACHE_ENV) or default_cache_root())
-    return root / model_digest(model_dir)
+    return root / f"{model_digest(model_dir)}-{VARIANT_RECIPE}"
 
 
 def read_record(folder: Path) -> dict[str, Any] | None:

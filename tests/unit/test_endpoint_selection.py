@@ -68,6 +68,12 @@ def test_the_cache_is_per_model_content(model_dir, tmp_path):
     assert selection.cache_dir_for(model_dir) != selection.cache_dir_for(other)
 
 
+def test_the_cache_is_per_variant_recipe(model_dir, monkeypatch):
+    before = selection.cache_dir_for(model_dir)
+    monkeypatch.setattr(selection, "VARIANT_RECIPE", "a-newer-recipe")
+    assert selection.cache_dir_for(model_dir) != before
+
+
 def _record_from_another_machine(cache: Path, maps: dict[str, float], cpu_class: str | None = None) -> None:
     measured = {name: {"ms_bs1": 1.0 + index, "map": value} for index, (name, value) in enumerate(maps.items())}
     record = {"backend": "ov-bf16", "machine": "the-build-machine", "map_fp32": 67.0, "measured": measured}
