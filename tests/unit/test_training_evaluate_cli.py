@@ -56,3 +56,24 @@ def test_evaluate_explains_a_missing_model(small_coco, tmp_path, capsys):
     )
     assert code == 2
     assert "not a model artifact" in capsys.readouterr().err
+
+
+def test_evaluate_scores_a_serving_backend_as_the_endpoint_runs_it(small_coco, capsys):
+    annotations, images = small_coco
+    args = ["evaluate", "--annotations", str(annotations), "--images", str(images), "--json"]
+    assert main(args) == 0
+    graph = json.loads(capsys.readouterr().out)
+    assert main([*args, "--backend", "ort-fp32"]) == 0
+    served = json.loads(capsys.readouterr().out)
+    assert served["backend"] == "ort-fp32"
+    assert served["mAP"] == pytest.approx(graph["mAP"], abs=0.01)  # the same fp32 graph, through the endpoint's engine
+
+
+def test_evaluate_explains_an_unknown_or_missing_backend(small_coco, tmp_path, capsys, monkeypatch):
+    annotations, images = small_coco
+    monkeypatch.setenv("IMAGETAGGER_CACHE_DIR", str(tmp_path / "empty-cache"))
+    args = ["evaluate", "--annotations", str(annotations), "--images", str(images)]
+    assert main([*args, "--backend", "tensorrt"]) == 2
+    assert "unknown backend" in capsys.readouterr().err
+    assert main([*args, "--backend", "ort-int8"]) == 2  # no int8 variant in an empty cache
+    assert "imagetagger_bench.optimize" in capsys.readouterr().err

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -32,13 +33,24 @@ def onnx_session(model_dir: Path):  # noqa: ANN201 - onnxruntime is imported laz
     return ort.InferenceSession(str(model_dir / "model.onnx"), options, providers=["CPUExecutionProvider"])
 
 
-def predict_files(model_dir: Path, paths: list[Path], batch_size: int = 16) -> tuple[np.ndarray, list[int], dict]:
+# A batch of prepared images (uint8 NHWC) to probabilities: the fp32 graph by default, or a serving backend's run.
+BatchPredictor = Callable[[np.ndarray], np.ndarray]
+
+
+def fp32_predictor(model_dir: Path) -> BatchPredictor:
+    session = onnx_session(model_dir)
+    return lambda batch: session.run(["probabilities"], {"image": batch})[0]
+
+
+def predict_files(
+    model_dir: Path, paths: list[Path], batch_size: int = 16, predict: BatchPredictor | None = None
+) -> tuple[np.ndarray, list[int], dict]:
     """Probabilities for the readable files: (probs [K, C], indices of those K files, {path: reason} for the rest).
 
     Streams in batches, so a full COCO split does not have to fit in memory as decoded images.
     """
     spec = load_model_spec(model_dir)
-    session = onnx_session(model_dir)
+    predict = predict or fp32_predictor(model_dir)
     outputs: list[np.ndarray] = []
     kept: list[int] = []
     unreadable: dict[str, str] = {}
@@ -50,7 +62,7 @@ def predict_files(model_dir: Path, paths: list[Path], batch_size: int = 16) -> t
         except (InvalidImageError, OSError) as exc:
             unreadable[str(path)] = str(exc)
         if len(batch) == batch_size or (i == len(paths) - 1 and batch):
-            outputs.append(session.run(["probabilities"], {"image": np.stack(batch)})[0])
+            outputs.append(predict(np.stack(batch)))
             batch = []
     probs = np.concatenate(outputs) if outputs else np.zeros((0, len(spec.labels)), dtype=np.float32)
     return probs, kept, unreadable
@@ -100,13 +112,16 @@ def clean_subset(model_dir: Path, coco_ids: list[int] | None) -> tuple[np.ndarra
     return clean, {name: int(mask.sum()) for name, mask in masks.items()}, ""
 
 
-def evaluate_model(model_dir: Path, annotations: Path, images_dir: Path | None) -> Evaluation:
-    """Score every readable image with the ONNX model and compute the report at the model's own thresholds."""
+def evaluate_model(
+    model_dir: Path, annotations: Path, images_dir: Path | None, predict: BatchPredictor | None = None
+) -> Evaluation:
+    """Score every readable image with the ONNX model (or `predict`) and compute the report at the model's own
+    thresholds."""
     spec = load_model_spec(model_dir)
     images: LabelledImages = label_source(annotations, images_dir).load()
     if images.names != spec.names:
         raise ValueError("the annotations' classes do not match the model's labels")
-    probs, kept, unreadable = predict_files(model_dir, images.paths)
+    probs, kept, unreadable = predict_files(model_dir, images.paths, predict=predict)
     if not kept:
         raise ValueError(f"none of the {len(images)} images could be read")
     targets = images.targets[kept]
