@@ -74,11 +74,11 @@ def measure_backend(args: argparse.Namespace) -> dict[str, Any]:
 
         backend = load_torch_backend(args.backend, args.model, args.model_dir)
     result = speed(backend, size, budget_s=args.budget_s)
-    if args.val_probabilities:
-        from imagetagger_bench.optimize import predict_all, val_set
+    if args.check_probabilities:
+        from imagetagger_bench.optimize import check_set, predict_all
 
-        images, _ = val_set(args.model_dir)
-        np.save(args.val_probabilities, predict_all(backend, images))
+        images, _ = check_set(args.model_dir)
+        np.save(args.check_probabilities, predict_all(backend, images))
     return result
 
 
@@ -140,7 +140,9 @@ def get_args_parser() -> argparse.ArgumentParser:
     backend.add_argument("--model-dir", type=Path, required=True)
     backend.add_argument("--backend", required=True)
     backend.add_argument("--budget-s", type=float, default=SECONDS_PER_POINT)
-    backend.add_argument("--val-probabilities", type=Path, help="also save val-split probabilities to this .npy")
+    backend.add_argument(
+        "--check-probabilities", type=Path, help="also save the accuracy check's probabilities to this .npy"
+    )
     ratio = sub.add_parser("ratio", help="a serving backend's speedup over a baseline, in alternating rounds")
     ratio.add_argument("--model", required=True, help="resnet50 or default (for the torch module)")
     ratio.add_argument("--model-dir", type=Path, required=True)

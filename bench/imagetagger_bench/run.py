@@ -23,9 +23,9 @@ from imagetagger_bench.optimize import (
     REPO_ROOT,
     SAMPLE_DIR,
     accuracy_evidence,
+    check_set,
     ensure_int8,
     mean_average_precision,
-    val_set,
 )
 from imagetagger_bench.torch_backends import BASELINE, TORCH_BACKENDS
 from imagetagger_endpoint.backends import BACKENDS, engine_available, usable_cpus
@@ -68,8 +68,9 @@ def reference_resnet50(folder: Path = RESNET50_DIR) -> Path:
     return folder
 
 
-def measure_model(model: str, model_dir: Path, budget_s: float, val_dir: Path | None) -> tuple[dict, dict]:
-    """Speed of every backend of one model; val probabilities per backend when val_dir is given."""
+def measure_model(model: str, model_dir: Path, budget_s: float, check_dir: Path | None) -> tuple[dict, dict]:
+    """Speed of every backend of one model; its probabilities on the accuracy check's images (optimize.check_set) per
+    backend when check_dir is given."""
     ensure_int8(model_dir, cache_dir_for(model_dir), SAMPLE_DIR / "train")
     speeds: dict[str, dict[str, Any]] = {}
     probabilities: dict[str, np.ndarray] = {}
@@ -81,8 +82,8 @@ def measure_model(model: str, model_dir: Path, budget_s: float, val_dir: Path | 
     for name in names:
         arguments = ["backend", "--model", model, "--model-dir", str(model_dir), "--backend", name]
         arguments += ["--budget-s", str(budget_s)]
-        if val_dir is not None:
-            arguments += ["--val-probabilities", str(val_dir / f"{name}.npy")]
+        if check_dir is not None:
+            arguments += ["--check-probabilities", str(check_dir / f"{name}.npy")]
         try:
             speeds[name] = run_measure(arguments)
         except RuntimeError:
@@ -93,8 +94,8 @@ def measure_model(model: str, model_dir: Path, budget_s: float, val_dir: Path | 
             logger.warning("skipping %s for %s", name, model, exc_info=True)
             continue
         logger.info("%s %s: %s", model, name, speeds[name])
-        if val_dir is not None:
-            probabilities[name] = np.load(val_dir / f"{name}.npy")
+        if check_dir is not None:
+            probabilities[name] = np.load(check_dir / f"{name}.npy")
     return speeds, probabilities
 
 
@@ -131,15 +132,15 @@ def run_benchmark(
     model_dir: Path = DEFAULT_MODEL_DIR, budget_s: float = 3.0, cold_runs: int = 5, pipeline_runs: int = 3
 ) -> dict[str, Any]:
     report: dict[str, Any] = {"cpu": cpu_summary(), "models": {}, "best": {}, "accuracy": {}}
-    speeds, _ = measure_model("resnet50", reference_resnet50(), budget_s, val_dir=None)
+    speeds, _ = measure_model("resnet50", reference_resnet50(), budget_s, check_dir=None)
     report["models"]["resnet50"] = speeds
     report["best"]["resnet50"] = with_interleaved_speedup(
         "resnet50", RESNET50_DIR, speeds, best_backend(speeds, set(speeds))
     )
 
     with tempfile.TemporaryDirectory() as scratch:
-        speeds, probabilities = measure_model("default", model_dir, budget_s, val_dir=Path(scratch))
-    _, targets = val_set(model_dir)
+        speeds, probabilities = measure_model("default", model_dir, budget_s, check_dir=Path(scratch))
+    _, targets = check_set(model_dir)
     maps = {name: mean_average_precision(probs, targets) for name, probs in probabilities.items()}
     reference = BASELINE if BASELINE in maps else "ort-fp32"
     # The accuracy evidence of this CPU class, judged as the endpoint judges it (selection.accurate_backends).

@@ -30,8 +30,9 @@ BACKEND_ENV = "IMAGETAGGER_BACKEND"  # "auto" (default) or a backend name
 CACHE_ENV = "IMAGETAGGER_CACHE_DIR"
 # The recipe of the cached variants (imagetagger_bench.optimize.quantize_int8): part of the cache key, so a machine
 # that quantised with an older recipe makes the variant again and measures it anew instead of serving (or refusing)
-# the old one. Change it whenever that recipe changes. r2: the fused model's classifier branch stays float.
-VARIANT_RECIPE = "r2"
+# the old one. Change it whenever that recipe or the accuracy check changes. r2: the fused model's classifier branch
+# stays float; r3: the check on clean images (imagetagger_bench.optimize.CHECK_ANNOTATIONS).
+VARIANT_RECIPE = "r3"
 # oneDNN (inside OpenVINO and PyTorch) can be told to use at most an older instruction set: docs/benchmark.md uses
 # it to run the AVX2 kernels on an AMX machine. ONNX Runtime has no such switch (MLAS picks its kernels by CPUID).
 ONEDNN_ISA_ENV = "ONEDNN_MAX_CPU_ISA"
