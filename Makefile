@@ -52,7 +52,8 @@ typecheck: $(DEV_STAMP)
 	for handler in functions/*/app.py; do $(BIN)/mypy "$$handler" || exit 1; done
 
 # Two workers, whole files each (a file's module fixtures, e.g. its browser or its own stack, are made once), in
-# collection order (tests/conftest.py puts the longest file first); each worker starts its own local stack.
+# collection order (tests/conftest.py starts the two longest files first, one per worker); each worker starts its own
+# local stack.
 PYTEST_WORKERS ?= 2
 pytest: $(DEV_STAMP) check-model browser-deps
 	$(BIN)/python -m pytest tests/ -n $(PYTEST_WORKERS) --dist loadfile --no-loadscope-reorder \

@@ -1,18 +1,19 @@
 """Every backend the endpoint may serve on this machine agrees with fp32 on real images: same top tags, probabilities
 within a tolerance; and a backend measured inaccurate here is never served.
 
-"May serve" is decided as the endpoint decides it: val mAP within the accuracy budget of fp32, measured on this CPU
-class (selection.accurate_backends). int8 arithmetic differs between CPU classes (without VNNI, u8 x s8 products go
-through 16-bit pairs that saturate), so on a class where an int8 variant fails that check, the agreement test of that
-variant is skipped with the measured mAP as the reason, and the refusal is what is tested (below, on a variant made
-inaccurate on purpose, on every machine).
+"May serve" is decided as the endpoint decides it: mAP on the accuracy check's clean images (optimize.check_set,
+coco-clean's fit split) within the accuracy budget of fp32, measured on this CPU class (selection.accurate_backends).
+int8 arithmetic differs between CPU classes (without VNNI, u8 x s8 products go through 16-bit pairs that saturate),
+so on a class where an int8 variant fails that check, the agreement test of that variant is skipped with the
+measured mAP as the reason, and the refusal is what is tested (below, on a variant made inaccurate on purpose, on
+every machine).
 
-Uses the committed default model and the val sample; the int8 variant is made (and cached) on first use, as the
-endpoint's optimisation step does. Each backend's answers are computed once per module (the 24 images in one batch,
-the val split in the optimisation step's chunks) and shared by the tests that compare them: most of this file's time
-is inference of the fused model on 2 cores. Figures of the tolerances: int8 moved the former 280 px default model's
-probabilities by 0.004 on average on these 24 images on AMX, 0.009 through AVX2's saturating kernels
-(docs/benchmark.md, "CPU classes"); bf16 by less.
+Uses the committed default model, 24 photos of the val sample and the check's images; the int8 variant is made (and
+cached) on first use, as the endpoint's optimisation step does. Each backend's answers are computed once per module
+(the 24 images in one batch, the check's images in the optimisation step's chunks) and shared by the tests that
+compare them: most of this file's time is inference of the fused model on 2 cores. Figures of the tolerances: int8
+moved the former 280 px default model's probabilities by 0.004 on average on these 24 images on AMX, 0.009 through
+AVX2's saturating kernels (docs/benchmark.md, "CPU classes"); bf16 by less.
 """
 
 from __future__ import annotations
@@ -28,13 +29,13 @@ from imagetagger_bench.optimize import (
     MAX_MAP_LOSS,
     SAMPLE_DIR,
     accuracy_evidence,
+    check_set,
     choose_fastest_accurate,
     ensure_int8,
     load_images,
     mean_average_precision,
     predict_outputs,
     quantize_int8,
-    val_set,
 )
 from imagetagger_endpoint import selection
 from imagetagger_endpoint.backends import (
@@ -81,24 +82,24 @@ def fp32(answers) -> np.ndarray:
 
 
 @pytest.fixture(scope="module")
-def val_split() -> tuple[np.ndarray, np.ndarray]:
+def check_split() -> tuple[np.ndarray, np.ndarray]:
     pytest.importorskip("torch")  # the training package's annotations and mAP
-    return val_set(MODEL_DIR)
+    return check_set(MODEL_DIR)
 
 
 @pytest.fixture(scope="module")
-def val_outputs(backends, val_split) -> dict[str, tuple[np.ndarray, np.ndarray | None]]:
-    """Each backend's probabilities (and embeddings) on the val split, computed as the optimisation step does."""
-    return {name: predict_outputs(backend, val_split[0]) for name, backend in backends.items()}
+def check_outputs(backends, check_split) -> dict[str, tuple[np.ndarray, np.ndarray | None]]:
+    """Each backend's probabilities (and embeddings) on the check's images, computed as the optimisation step does."""
+    return {name: predict_outputs(backend, check_split[0]) for name, backend in backends.items()}
 
 
 @pytest.fixture(scope="module")
-def evidence_here(val_outputs, val_split) -> dict:
-    """This machine's accuracy check of every backend (val mAP against fp32's), as the endpoint's record holds it."""
-    targets = val_split[1]
+def evidence_here(check_outputs, check_split) -> dict:
+    """This machine's accuracy check of every backend (mAP against fp32's), as the endpoint's record holds it."""
+    targets = check_split[1]
     measured = {
         name: {"map": round(mean_average_precision(probabilities, targets), 2)}
-        for name, (probabilities, _) in val_outputs.items()
+        for name, (probabilities, _) in check_outputs.items()
     }
     return accuracy_evidence(measured, measured[DEFAULT_BACKEND]["map"])
 
@@ -116,7 +117,7 @@ def test_backend_gives_the_same_top_tags_as_fp32(backends, images, answers, fp32
         # Not servable on this CPU class (the endpoint refuses it: test_endpoint_selection.py and the test below).
         measured_map = evidence_here["measured"][name]["map"]
         pytest.skip(
-            f"{name} failed its accuracy check on {selection.cpu_class()}: val mAP {measured_map} against fp32's"
+            f"{name} failed its accuracy check on {selection.cpu_class()}: mAP {measured_map} against fp32's"
             f" {evidence_here['map_fp32']} (budget {MAX_MAP_LOSS}); the endpoint does not serve it here"
         )
     probabilities = answers[name]
@@ -135,7 +136,7 @@ def test_backend_gives_the_same_top_tags_as_fp32(backends, images, answers, fp32
     assert agreement >= 0.8, "the tags above 0.5 are mostly the same (Jaccard over all images)"
 
 
-def test_an_int8_variant_measured_inaccurate_here_is_never_served(tmp_path, monkeypatch, val_split, val_outputs):
+def test_an_int8_variant_measured_inaccurate_here_is_never_served(tmp_path, monkeypatch, check_split, check_outputs):
     """The endpoint's contract, measured: an int8 graph calibrated on black images only (its activation ranges far
     too small for real photos) is measured on this machine, found outside the budget and never chosen."""
     pytest.importorskip("onnx")
@@ -144,20 +145,21 @@ def test_an_int8_variant_measured_inaccurate_here_is_never_served(tmp_path, monk
     size = load_model_spec(MODEL_DIR).size
     # One black image: min-max calibration over several identical images gives the same ranges, hence the same graph.
     quantize_int8(MODEL_DIR / FP32_FILE, cache / INT8_FILE, np.zeros((1, size, size, 3), np.uint8))
-    # fp32's val answers are those measured above (same file, engine and images): the optimisation step gets them
-    # instead of running the same pass again. The broken variant is run for real, and every latency is measured.
+    # fp32's answers on the check's images are those measured above (same file, engine and images): the optimisation
+    # step gets them instead of running the same pass again. The broken variant is run for real, and every latency
+    # is measured.
     measure = optimize.predict_outputs
 
     def fp32_measured_once(backend, images):
-        if backend.name == DEFAULT_BACKEND and images is val_split[0]:
-            return val_outputs[DEFAULT_BACKEND]
+        if backend.name == DEFAULT_BACKEND and images is check_split[0]:
+            return check_outputs[DEFAULT_BACKEND]
         return measure(backend, images)
 
-    monkeypatch.setattr(optimize, "val_set", lambda model_dir: val_split)
+    monkeypatch.setattr(optimize, "check_set", lambda model_dir: check_split)
     monkeypatch.setattr(optimize, "predict_outputs", fp32_measured_once)
 
     # ONNX Runtime's int8 only (with fp32, the reference): the refusal is the same for every backend, and measuring
-    # one costs a pass over the val split.
+    # one costs a pass over the check's images.
     result = choose_fastest_accurate(MODEL_DIR, cache, repeats=3, names=["ort-int8"])
 
     assert set(result["measured"]) == {"ort-fp32", "ort-int8"}
@@ -171,8 +173,9 @@ def test_an_int8_variant_measured_inaccurate_here_is_never_served(tmp_path, monk
 
 
 def test_batching_does_not_change_answers(backends, images, answers):
-    # 3, 16 and 24 images: OpenVINO splits batches over its streams in padded chunks of at most 8 (its batch-16 graph
-    # of a former model was once wrong), so these cover padding, one chunk per stream, and more chunks than streams.
+    # 3, 16 and 24 images: OpenVINO runs static graphs of 1, 2, 4 and 8 images (its batch-16 graph of a former model
+    # was once wrong): on one stream 3 is padded to 4; over several streams a batch is cut into chunks that need no
+    # padding (3 chunks of one, 2 of 8), and 24 makes more chunks than streams.
     for name, backend in backends.items():
         one_by_one = np.concatenate([backend.run(images[i : i + 1]) for i in range(len(images))])
         for size in (3, 16, 24):
