@@ -2,19 +2,20 @@
 
     python -m imagetagger_bench.optimize --model-dir models/default
 
-1. int8: static quantisation with ONNX Runtime's tools, calibrated on the *train* sample (never on the val split
-   the accuracy is measured on): per-channel symmetric int8 weights, uint8 activations, QDQ format (which both ONNX
+1. int8: static quantisation with ONNX Runtime's tools, calibrated on the *train* sample (never on the images
+   the accuracy is checked on): per-channel symmetric int8 weights, uint8 activations, QDQ format (which both ONNX
    Runtime and OpenVINO execute as int8). The uint8->float normalisation preamble with the stem convolution, and the
    last convolution with the head (pool, classifier, sigmoid) stay in float: they cost little, and quantising the
    probabilities would create ties that hurt ranking. In the fused default model the classifier branch (its
    EfficientNet-Lite0, `cls/` nodes) stays in float too: it is about a tenth of the FLOPs, and quantising it cost
    half of int8's mAP loss on the train split and most of the embedding's disagreement (the embedding is its pooled
    features).
-2. choice: every available backend's batch-1 latency is measured; the fastest one whose val mAP is within
-   `--max-map-loss` points of fp32 is recorded (with the evidence and the CPU class it was measured on) in the model's
-   cache folder, where model_fn finds it. A backend outside the budget is recorded as measured and never served.
+2. choice: every available backend's batch-1 latency is measured; the fastest one whose mAP on the check's clean
+   images (check_set: coco-clean's fit split) is within `--max-map-loss` points of fp32 is recorded (with the
+   evidence and the CPU class it was measured on) in the model's cache folder, where model_fn finds it. A backend
+   outside the budget is recorded as measured and never served.
    For a model with an embedding output, being accurate also means embeddings that agree with fp32's (mean cosine
-   over the val images at least selection.MIN_EMBEDDING_COSINE): "find similar" and custom labels compare them.
+   over the check's images at least selection.MIN_EMBEDDING_COSINE): "find similar" and custom labels compare them.
 
 Needs the dev requirements (onnx for quantisation, torch for the mAP through the training package's metrics).
 """

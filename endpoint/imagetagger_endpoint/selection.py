@@ -39,7 +39,8 @@ ONEDNN_ISA_ENV = "ONEDNN_MAX_CPU_ISA"
 # The CPU classes whose int8 (and bf16) arithmetic differs, newest first: the flag that defines each, as the kernel
 # (/proc/cpuinfo) names it. AMX: tile int8/bf16 units; VNNI: int8 dot products into 32 bits (AVX-512 or AVX
 # encoding); plain AVX2: int8 dot products through saturating 16-bit pairs (vpmaddubsw).
-# Mean cosine of a backend's embeddings with fp32's on the val images, from which its embeddings count as the same.
+# Mean cosine of a backend's embeddings with fp32's on the accuracy check's images, from which its embeddings count
+# as the same.
 MIN_EMBEDDING_COSINE = 0.98
 CPU_CLASSES = (("amx", "amx_int8"), ("avx512-vnni", "avx512_vnni"), ("avx2-vnni", "avx_vnni"), ("avx2", "avx2"))
 
@@ -130,11 +131,11 @@ def read_record(folder: Path) -> dict[str, Any] | None:
 
 
 def accurate_backends(record: dict[str, Any], on_class: str | None = None) -> set[str]:
-    """Backends whose val mAP in the record is within its accuracy budget of fp32's, when the record was measured on
-    the CPU class `on_class` (this machine's by default). A record from another class, or one that does not say its
-    class, shows nothing accurate: int8 that is accurate on AMX can lose accuracy on plain AVX2. Where fp32's entry
-    has an embedding agreement (a model with an embedding output), every other backend needs one of at least
-    MIN_EMBEDDING_COSINE too."""
+    """Backends whose mAP (the accuracy check's) in the record is within its accuracy budget of fp32's, when the
+    record was measured on the CPU class `on_class` (this machine's by default). A record from another class, or one
+    that does not say its class, shows nothing accurate: int8 that is accurate on AMX can lose accuracy on plain AVX2.
+    Where fp32's entry has an embedding agreement (a model with an embedding output), every other backend needs one
+    of at least MIN_EMBEDDING_COSINE too."""
     if record.get("cpu_class") != (on_class or cpu_class()):
         return set()
     map_fp32 = record.get("map_fp32")
