@@ -56,11 +56,12 @@ DEFAULT_IMAGES = SAMPLE_DIR / "val"
 BATCH = 10  # the template's SQS BatchSize: the images one endpoint call carries
 
 
-def _pipeline_img_per_s(model_dir: Path, images: Path, runs: int) -> float:
+def _pipeline(model_dir: Path, images: Path, runs: int) -> tuple[float, str]:
+    """The bare pipeline's images per second, and the backend it ran on (the endpoint's choice: the same both sides)."""
     from imagetagger_bench.measure import run_measure
 
     measured = run_measure(["pipeline", "--model-dir", str(model_dir), "--images", str(images), "--runs", str(runs)])
-    return float(measured["img_per_s"])
+    return float(measured["img_per_s"]), str(measured["backend"])
 
 
 def _import(api_url: str, token: str, folder: Path, journal_path: Path) -> dict[str, Any]:
@@ -216,7 +217,7 @@ def measure_system(
     from imagetagger_workflow import importer  # noqa: F401
 
     photos = sorted(images.glob("**/*.jpg"))
-    before = _pipeline_img_per_s(model_dir, images, pipeline_runs)
+    before, backend = _pipeline(model_dir, images, pipeline_runs)
     logger.info("pipeline before the stack: %.1f img/s", before)
     with tempfile.TemporaryDirectory(prefix="imagetagger-system-") as scratch:
         stack = StackProcess(Path(scratch) / "stack")
@@ -241,7 +242,7 @@ def measure_system(
             single = _single_uploads(stack.api_url, token, photos, SINGLE_UPLOADS)
         finally:
             stack.stop()
-    after = _pipeline_img_per_s(model_dir, images, pipeline_runs)
+    after, _ = _pipeline(model_dir, images, pipeline_runs)
     logger.info("pipeline after the stack: %.1f img/s", after)
     endpoint = endpoint_ms_per_image(model_dir)
     logger.info("endpoint ms per image: %s", endpoint)
@@ -253,6 +254,7 @@ def measure_system(
         "upload_to_tagged_p50_s": round(percentile(single, 50), 3),
         "upload_to_tagged_p99_s": round(percentile(single, 99), 3),
         "pipeline_before_after_img_per_s": [round(before, 1), round(after, 1)],
+        "backend": backend,
         "import": {key: imported[key] for key in ("images", "wall_s", "uploaded", "tagged", "failed_tagging")},
         "import_errors": imported["errors"][:5],
         "single_uploads": len(single),

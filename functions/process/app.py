@@ -55,7 +55,7 @@ def lambda_handler(event: dict, context: LambdaContext) -> PartialItemFailureRes
             for obj in objects_from_message(record.body)
         ]
 
-    with processing.embedding_batch():  # one write of each user's embedding matrix for the whole batch
+    with processing.batch_follow_ups():  # one matrix write and one labels listing per user for the whole batch
         return process_partial_response(
             event=event, record_handler=record_handler, processor=processor, context=context
         )

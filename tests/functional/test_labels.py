@@ -161,6 +161,32 @@ def test_five_examples_train_a_label_that_tags_the_users_other_photos_and_new_up
     assert status == 200 and again["name"] == "red things" and again["examples"] == 6
 
 
+def test_a_batch_of_new_uploads_lists_the_users_labels_once_and_tags_each(
+    api, photos, labels_function, upload_image, deliver, monkeypatch
+):
+    from imagetagger.custom_labels.store import LabelStore
+
+    # GIVEN a trained label
+    reds = [photos(RED) for _ in range(5)]
+    for colour in (BLUE, GREEN):
+        for _ in range(4):
+            photos(colour)
+    assert _call(api, "create_label.json", path="/labels", body={"name": "red things", "image_ids": reds})[0] == 201
+    labels_function()
+    assert _label(api, "red things")[1]["status"] == "ready"
+    listed = []
+    list_labels = LabelStore.list
+    monkeypatch.setattr(LabelStore, "list", lambda self, user_id: listed.append(user_id) or list_labels(self, user_id))
+    # WHEN three new uploads of the user are tagged in one SQS batch
+    new = {colour: upload_image(jpeg_bytes(color=colour)) for colour in (RED, DARK_RED, BLUE)}
+    assert deliver()["batchItemFailures"] == []
+    # THEN the user's labels were read once for the batch, and each image got what applies to it
+    assert listed == [EVENT_USER]
+    assert _tags(api, new[RED])["red things"][0] == "custom" and _tags(api, new[DARK_RED])["red things"][0] == "custom"
+    assert "red things" not in _tags(api, new[BLUE])
+    assert set(_search(api, "red things")) == {*reds, new[RED], new[DARK_RED]}
+
+
 def test_rejecting_a_predicted_custom_tag_is_a_negative_example_and_retrains(api, photos, labels_function):
     reds = [photos(RED) for _ in range(7)]
     [photos(BLUE) for _ in range(5)]

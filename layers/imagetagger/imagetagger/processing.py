@@ -29,7 +29,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from botocore.exceptions import ClientError
 
 from imagetagger import aws
-from imagetagger.custom_labels.apply import NewUploadLabels
+from imagetagger.custom_labels.apply import NewImage, NewUploadLabels
 from imagetagger.custom_labels.store import LabelStore
 from imagetagger.embedding_store import EmbeddingStore
 from imagetagger.errors import ImageTaggerError, InvalidImageError, ModelEndpointError, OutOfTimeError
@@ -110,8 +110,8 @@ class ImageProcessor:
         )
         # The endpoint's seconds per image as this (warm) environment last measured them; None until the first call.
         self._seconds_per_image: float | None = None
-        # Inside embedding_batch(): the tagged images' matrix rows, per user, written once when the batch ends.
-        self._pending_rows: dict[str, list[tuple[str, str, bytes]]] | None = None
+        # Inside batch_follow_ups(): the batch's tagged images, per user, followed up once when the batch ends.
+        self._pending: dict[str, list[TaggedImage]] | None = None
 
     # ------------------------------------------------------------------ the batch stage (no writes)
     def prepare_batch(
@@ -281,35 +281,39 @@ class ImageProcessor:
         ):
             logger.info("image deleted while it was tagged; nothing written", extra={"image_id": image_id})
             return {"image_id": image_id, "status": "IGNORED"}
-        self._after_tagged(user_id, image_id, prediction)
-        if self.custom_labels is not None and prediction.embedding is not None:
-            self.custom_labels(user_id, image_id, prediction.embedding, prediction.model_version, prepared.record)
+        self._after_tagged(user_id, TaggedImage(image_id, prediction, prepared.record))
         metrics.add_metric(name="ImagesTagged", unit=MetricUnit.Count, value=1)
         logger.info("image tagged", extra={"image_id": image_id, "tags": [t["name"] for t in prediction.tags]})
         return {"image_id": image_id, "status": "TAGGED"}
 
-    def _after_tagged(self, user_id: str, image_id: str, prediction: Prediction) -> None:
-        """What follows a stored prediction: the image's row in the user's embedding matrix, at once or, inside
-        embedding_batch(), with the batch's other rows."""
-        if prediction.embedding is None:
+    def _after_tagged(self, user_id: str, tagged: TaggedImage) -> None:
+        """What follows a stored prediction with an embedding: the image's row in the user's embedding matrix and the
+        user's own labels; at once or, inside batch_follow_ups(), with the batch's other images of that user."""
+        if tagged.prediction.embedding is None:
             return
-        row = (image_id, prediction.model_version, prediction.embedding)
-        if self._pending_rows is not None:
-            self._pending_rows.setdefault(user_id, []).append(row)
+        if self._pending is not None:
+            self._pending.setdefault(user_id, []).append(tagged)
         else:
-            self._write_matrix_rows(user_id, [row])
+            self._follow_up(user_id, [tagged])
 
     @contextmanager
-    def embedding_batch(self) -> Iterator[None]:
-        """Matrix rows of the images tagged inside are written once per user at the end: one read and one write of
-        each user's matrix object per SQS batch, not one per image (the object holds all of the user's rows)."""
-        self._pending_rows = {}
+    def batch_follow_ups(self) -> Iterator[None]:
+        """The follow-ups of the images tagged inside run once per user at the end: one read and one write of each
+        user's matrix object (it holds all of the user's rows) and one listing of the user's labels per SQS batch,
+        not one of each per image. Both run after the batch's images are stored, as they would one by one: a label
+        trained meanwhile is either listed here or applied by its training to the stored embeddings."""
+        self._pending = {}
         try:
             yield
         finally:
-            pending, self._pending_rows = self._pending_rows, None
-            for user_id, rows in pending.items():
-                self._write_matrix_rows(user_id, rows)
+            pending, self._pending = self._pending, None
+            for user_id, images in pending.items():
+                self._follow_up(user_id, images)
+
+    def _follow_up(self, user_id: str, images: list[TaggedImage]) -> None:
+        self._write_matrix_rows(user_id, [image.matrix_row for image in images])
+        if self.custom_labels is not None:
+            self.custom_labels(user_id, [image.label_input for image in images])
 
     def _write_matrix_rows(self, user_id: str, rows: list[tuple[str, str, bytes]]) -> None:
         """Best effort: the tags are stored, and a search that misses a row rebuilds the matrix from DynamoDB
@@ -341,6 +345,25 @@ class ImageProcessor:
         written = self.repo.mark_failed(user_id, image_id, message, retriable=retriable)
         logger.info("image failed", extra={"image_id": image_id, "reason": message, "written": written})
         return {"image_id": image_id, "status": "FAILED" if written else "IGNORED"}
+
+
+@dataclass(frozen=True)
+class TaggedImage:
+    """An image whose prediction is stored, with its record as read before (its previous custom tags)."""
+
+    image_id: str
+    prediction: Prediction
+    record: dict[str, Any] | None
+
+    @property
+    def matrix_row(self) -> tuple[str, str, bytes]:
+        assert self.prediction.embedding is not None  # only images with an embedding are followed up
+        return self.image_id, self.prediction.model_version, self.prediction.embedding
+
+    @property
+    def label_input(self) -> NewImage:
+        assert self.prediction.embedding is not None
+        return NewImage(self.image_id, self.prediction.embedding, self.prediction.model_version, self.record)
 
 
 class _ObjectGoneError(Exception):

@@ -65,8 +65,9 @@ class IdempotentProcessing:
     process: Callable[..., dict[str, str]]
     config: IdempotencyConfig
     prepare: Callable[..., dict[UploadedObject, Prepared]]
-    # A context manager: the batch's embedding-matrix rows are written once, when it ends.
-    embedding_batch: Callable[[], AbstractContextManager[None]]
+    # A context manager: the follow-ups of the batch's tagged images (embedding-matrix rows, the user's own labels)
+    # run once per user, when it ends.
+    batch_follow_ups: Callable[[], AbstractContextManager[None]]
 
 
 @functools.cache
@@ -95,7 +96,7 @@ def idempotent_processing() -> IdempotentProcessing:
         process=process_upload,
         config=config,
         prepare=processor.prepare_batch,
-        embedding_batch=processor.embedding_batch,
+        batch_follow_ups=processor.batch_follow_ups,
     )
 
 

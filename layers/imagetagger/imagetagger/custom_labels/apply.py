@@ -121,27 +121,49 @@ def tag_new_image(
     return tags
 
 
+@dataclass(frozen=True)
+class NewImage:
+    """A freshly (re-)tagged image, as the labels need it: its embedding and the record read before tagging."""
+
+    image_id: str
+    embedding: bytes
+    embedding_version: str
+    record: dict[str, Any] | None
+
+
 @dataclass
 class NewUploadLabels:
-    """The processing function's hook: after an image is tagged with an embedding, the user's trained labels tag it
-    too. Best effort: a failure here is logged, never fails the tagged image (the next training re-applies)."""
+    """The processing function's hook: after images are tagged with an embedding, the user's trained labels tag them
+    too, the labels listed once for all of them. Best effort: a failure here is logged, never fails a tagged image
+    (the next training re-applies)."""
 
     repo: ImageRepository
     labels: LabelStore
 
-    def __call__(
-        self, user_id: str, image_id: str, embedding: bytes, embedding_version: str, record: dict[str, Any] | None
-    ) -> None:
+    def __call__(self, user_id: str, images: list[NewImage]) -> None:
         try:
             trained = [label for label in self.labels.list(user_id) if label.classifier is not None]
-            previous = list(((record or {}).get("custom_tags") or {}).keys())
-            if trained or previous:
-                tags = tag_new_image(
-                    self.repo, trained, user_id, image_id, decode(embedding), embedding_version, previous
-                )
-                logger.info("custom labels applied", extra={"image_id": image_id, "custom_tags": sorted(tags)})
         except Exception:  # throttling, a label table not deployed yet: the tags are stored, the labels can wait
-            logger.exception("custom labels were not applied", extra={"image_id": image_id})
+            logger.exception("custom labels were not applied", extra={"image_ids": [i.image_id for i in images]})
+            return
+        for image in images:
+            try:
+                previous = list(((image.record or {}).get("custom_tags") or {}).keys())
+                if trained or previous:
+                    tags = tag_new_image(
+                        self.repo,
+                        trained,
+                        user_id,
+                        image.image_id,
+                        decode(image.embedding),
+                        image.embedding_version,
+                        previous,
+                    )
+                    logger.info(
+                        "custom labels applied", extra={"image_id": image.image_id, "custom_tags": sorted(tags)}
+                    )
+            except Exception:
+                logger.exception("custom labels were not applied", extra={"image_id": image.image_id})
 
 
 def _key(user_id: str, image_id: str) -> dict[str, Any]:
