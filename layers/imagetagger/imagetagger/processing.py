@@ -111,7 +111,7 @@ class ImageProcessor:
         # The endpoint's seconds per image as this (warm) environment last measured them; None until the first call.
         self._seconds_per_image: float | None = None
         # Inside batch_follow_ups(): the batch's tagged images, per user, followed up once when the batch ends.
-        self._pending: dict[str, list[TaggedImage]] | None = None
+        self._pending: dict[str, list[NewImage]] | None = None
 
     # ------------------------------------------------------------------ the batch stage (no writes)
     def prepare_batch(
@@ -281,16 +281,17 @@ class ImageProcessor:
         ):
             logger.info("image deleted while it was tagged; nothing written", extra={"image_id": image_id})
             return {"image_id": image_id, "status": "IGNORED"}
-        self._after_tagged(user_id, TaggedImage(image_id, prediction, prepared.record))
+        self._after_tagged(user_id, image_id, prediction, prepared.record)
         metrics.add_metric(name="ImagesTagged", unit=MetricUnit.Count, value=1)
         logger.info("image tagged", extra={"image_id": image_id, "tags": [t["name"] for t in prediction.tags]})
         return {"image_id": image_id, "status": "TAGGED"}
 
-    def _after_tagged(self, user_id: str, tagged: TaggedImage) -> None:
+    def _after_tagged(self, user_id: str, image_id: str, prediction: Prediction, record: dict[str, Any] | None) -> None:
         """What follows a stored prediction with an embedding: the image's row in the user's embedding matrix and the
         user's own labels; at once or, inside batch_follow_ups(), with the batch's other images of that user."""
-        if tagged.prediction.embedding is None:
+        if prediction.embedding is None:
             return
+        tagged = NewImage(image_id, prediction.embedding, prediction.model_version, record)
         if self._pending is not None:
             self._pending.setdefault(user_id, []).append(tagged)
         else:
@@ -310,10 +311,10 @@ class ImageProcessor:
             for user_id, images in pending.items():
                 self._follow_up(user_id, images)
 
-    def _follow_up(self, user_id: str, images: list[TaggedImage]) -> None:
-        self._write_matrix_rows(user_id, [image.matrix_row for image in images])
+    def _follow_up(self, user_id: str, images: list[NewImage]) -> None:
+        self._write_matrix_rows(user_id, [(i.image_id, i.embedding_version, i.embedding) for i in images])
         if self.custom_labels is not None:
-            self.custom_labels(user_id, [image.label_input for image in images])
+            self.custom_labels(user_id, images)
 
     def _write_matrix_rows(self, user_id: str, rows: list[tuple[str, str, bytes]]) -> None:
         """Best effort: the tags are stored, and a search that misses a row rebuilds the matrix from DynamoDB
@@ -345,25 +346,6 @@ class ImageProcessor:
         written = self.repo.mark_failed(user_id, image_id, message, retriable=retriable)
         logger.info("image failed", extra={"image_id": image_id, "reason": message, "written": written})
         return {"image_id": image_id, "status": "FAILED" if written else "IGNORED"}
-
-
-@dataclass(frozen=True)
-class TaggedImage:
-    """An image whose prediction is stored, with its record as read before (its previous custom tags)."""
-
-    image_id: str
-    prediction: Prediction
-    record: dict[str, Any] | None
-
-    @property
-    def matrix_row(self) -> tuple[str, str, bytes]:
-        assert self.prediction.embedding is not None  # only images with an embedding are followed up
-        return self.image_id, self.prediction.model_version, self.prediction.embedding
-
-    @property
-    def label_input(self) -> NewImage:
-        assert self.prediction.embedding is not None
-        return NewImage(self.image_id, self.prediction.embedding, self.prediction.model_version, self.record)
 
 
 class _ObjectGoneError(Exception):
