@@ -12,8 +12,8 @@
   first GET that shows TAGGED (polled every 20 ms);
 - `endpoint_ms_per_image`: the endpoint's time per image in requests of 1 and of 10 (what batching saves where the
   endpoint bills by the millisecond: docs/benchmark.md, "Cost in AWS");
-- `import_cpu_ms_per_image`: the CPU time the import cost per image in each process (the stack's own, the model
-  endpoint, the function environments, the importing client), from the kernel's accounting: unlike a sampling
+- `import_cpu_ms_per_image`: the CPU time the import cost per image in each process (the stack's own, moto's, the
+  model endpoint, the function environments, the importing client), from the kernel's accounting: unlike a sampling
   profile it does not count threads waiting for a core.
 
 Before the measured import, a warm-up import of WARMUP_IMAGES photos by another user starts every execution
@@ -98,7 +98,9 @@ def _process_kind(pid: int, root: int) -> str:
     if pid == root:
         return "stack"
     command = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-    return "endpoint" if "imagetagger_endpoint" in command else "environments"
+    if "imagetagger_endpoint" in command:
+        return "endpoint"
+    return "moto" if "imagetagger_local.moto_server" in command else "environments"
 
 
 def cpu_by_process(root: int) -> dict[int, tuple[str, float]]:

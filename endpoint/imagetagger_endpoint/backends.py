@@ -249,16 +249,25 @@ class OpenVinoBackend:
 
 
 def stream_chunk_size(images: int, streams: int) -> int:
-    """The static batch size a request of `images` is cut into for `streams` parallel streams: the one that computes
-    the fewest padding images, the largest of those (fewer requests), at most one stream's share. A padding image
-    costs as much as a real one, and the chunk size itself barely matters: measured on this avx512-vnni class host
-    (ov-bf16, default model), 10 images in chunks of 8 (16 computed) took 283 ms of CPU per image, in chunks of 2
-    (none padded) 171 ms, in chunks of 1 176 ms (docs/benchmark.md, "System overhead")."""
+    """The static batch size a request of `images` is cut into for `streams` parallel streams: the one that finishes
+    soonest, then computes the fewest padding images, then the largest (fewer requests), at most one stream's share.
+
+    A chunk costs about its size whatever the size (a padding image as much as a real one: measured on this
+    avx512-vnni class host, ov-bf16, default model, 10 images in chunks of 8, 16 computed, took 283 ms of CPU per image,
+    in chunks of 2 171 ms, in chunks of 1 176 ms), and the streams take chunks as they come free, so the request ends
+    after ceil(chunks / streams) chunk times. An SQS batch of 10 on 2 streams in chunks of 2 is 3 rounds on one stream
+    and 2 on the other, a core idle for a fifth of the request; in chunks of 1 it is 5 rounds each (measured: 45-48
+    against 53-57 ms per image, the same CPU; docs/benchmark.md, "System overhead")."""
     per_stream = -(-images // streams)  # ceil: every stream gets work
     sizes = [
         1 << power for power in range(MAX_STATIC_BATCH.bit_length()) if 1 << power <= min(per_stream, MAX_STATIC_BATCH)
     ]
-    return min(sizes, key=lambda size: (-(-images // size) * size, -size))
+
+    def cost(size: int) -> tuple[int, int, int]:
+        chunks = -(-images // size)
+        return (-(-chunks // streams) * size, chunks * size, -size)
+
+    return min(sizes, key=cost)
 
 
 def _named_outputs(request) -> Outputs:  # noqa: ANN001 - an openvino InferRequest

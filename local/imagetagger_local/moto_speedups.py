@@ -13,7 +13,7 @@ lists moto's package directory on disk to route every request (cached here: the 
 Its response serialiser walks every item attribute through generic shape lookups: DynamoDB items are written
 directly instead (moto_attribute_values).
 
-Local stack only: `install()` patches the moto server running in this process.
+Local stack only: `install()` patches moto in this process (imagetagger_local.moto_server, the stack's moto process).
 """
 
 from __future__ import annotations

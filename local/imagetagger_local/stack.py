@@ -37,6 +37,7 @@ from imagetagger_local.worker import QueueWorker
 
 logger = logging.getLogger(__name__)
 ENDPOINT_START_TIMEOUT_S = 120
+MOTO_START_TIMEOUT_S = 60  # its imports, on a busy 2-core machine
 
 
 def usable_cpus() -> int:
@@ -140,15 +141,14 @@ class LocalStack:
         )
 
     def _start_moto(self) -> None:
-        from moto.server import ThreadedMotoServer
-
-        from imagetagger_local import moto_speedups
-
-        moto_speedups.install()  # transactions otherwise copy whole tables: quadratic under load
-        logging.getLogger("werkzeug").setLevel(logging.WARNING)  # moto's server logs every request otherwise
-        server = ThreadedMotoServer(ip_address=self.config.host, port=self.config.ports.moto, verbose=False)
-        server.start()
-        self._stop_actions.append(("moto", server.stop))
+        """moto in a process of its own (imagetagger_local.moto_server: it no longer shares this one's GIL)."""
+        command = ["-m", "imagetagger_local.moto_server", "--host", self.config.host]
+        moto = self._start_process("moto", [*command, "--port", str(self.config.ports.moto)])
+        try:
+            wait_until_up(f"{self.config.moto_url}/moto-api/", MOTO_START_TIMEOUT_S, lambda: moto.poll() is None)
+        except (RuntimeError, TimeoutError) as exc:
+            log = self.config.state_dir / "logs" / "moto.log"
+            raise StackStartError(f"moto did not start ({exc}); see {log}") from exc
 
     def _create_resources(self) -> StackResources:
         return create_stack_resources(
@@ -179,30 +179,28 @@ class LocalStack:
         return store
 
     def _start_endpoint(self) -> subprocess.Popen[bytes]:
-        log_path = self.config.state_dir / "logs" / "endpoint.log"
-        log_path.parent.mkdir(parents=True, exist_ok=True)
-        command = [
-            sys.executable,
-            "-m",
-            "imagetagger_endpoint.server",
-            "--model-dir",
-            str(self.config.model_dir),
-            "--host",
-            self.config.host,
-            "--port",
-            str(self.config.ports.endpoint),
-        ]
-        with log_path.open("ab") as log:
-            process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)  # noqa: S603  # nosec B603
+        command = ["-m", "imagetagger_endpoint.server", "--model-dir", str(self.config.model_dir)]
+        command += ["--host", self.config.host, "--port", str(self.config.ports.endpoint)]
+        return self._start_process("endpoint", command)
 
-        def stop_endpoint() -> None:
+    def _start_process(self, name: str, python_args: list[str]) -> subprocess.Popen[bytes]:
+        """A Python module of ours in a child process, its output in logs/NAME.log, stopped with the stack."""
+        log_path = self.config.state_dir / "logs" / f"{name}.log"
+        log_path.parent.mkdir(parents=True, exist_ok=True)
+        with log_path.open("ab") as log:
+            process = subprocess.Popen(  # noqa: S603  # nosec B603
+                [sys.executable, *python_args], stdout=log, stderr=subprocess.STDOUT
+            )
+
+        def stop_process() -> None:
             process.terminate()
             try:
                 process.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 process.kill()
+                process.wait()
 
-        self._stop_actions.append(("endpoint", stop_endpoint))
+        self._stop_actions.append((name, stop_process))
         return process
 
     def _load_functions(self, template: dict[str, Any], resources: StackResources) -> dict[str, LocalFunction]:

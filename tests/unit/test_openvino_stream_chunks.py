@@ -1,5 +1,6 @@
 """OpenVINO cuts a request into chunks for its streams without computing padding images (issue 13: an SQS batch of 10
-was padded to 16, 60 % more inference than the images needed), and every image still gets its own answer."""
+was padded to 16, 60 % more inference than the images needed) and without leaving a stream idle while another still
+has chunks to run, and every image still gets its own answer."""
 
 import numpy as np
 import pytest
@@ -16,12 +17,23 @@ def test_chunks_need_no_padding_and_are_at_most_a_streams_share(streams):
         assert size in (1, 2, 4, 8) and size <= MAX_STATIC_BATCH
         assert images % size == 0, f"{images} images in chunks of {size} compute padding"
         assert size <= -(-images // streams), f"{images} images in chunks of {size} leave streams idle"
+        rounds = -(-(images // size) // streams)
+        assert rounds * size == -(-images // streams), f"{images} images in chunks of {size} end unevenly"
 
 
 def test_full_batches_keep_the_largest_chunks():
     assert stream_chunk_size(16, 2) == 8
     assert stream_chunk_size(8, 2) == 4
-    assert stream_chunk_size(10, 2) == 2  # an SQS batch: 5 chunks of 2, not 2 of 8 (6 padding images)
+    assert stream_chunk_size(20, 2) == 2  # 5 rounds of 2 on each stream
+    assert stream_chunk_size(12, 3) == 4
+
+
+def test_a_batch_that_does_not_split_evenly_is_cut_so_that_the_streams_finish_together():
+    # An SQS batch of 10 on 2 cores: not 2 chunks of 8 (6 padding images), nor 5 of 2 (3 rounds on one stream, 2 on
+    # the other), but 10 of 1: 5 rounds on each.
+    assert stream_chunk_size(10, 2) == 1
+    assert stream_chunk_size(9, 2) == 1
+    assert stream_chunk_size(6, 4) == 2  # 3 streams for one round finish as soon as 4 then 2 chunks of 1
 
 
 @pytest.mark.parametrize("images", [3, 5, 10])
