@@ -29,6 +29,7 @@ from types import ModuleType
 from typing import Any
 
 from imagetagger_local.config import REGION
+from imagetagger_local.gc_tuning import collect_less_often
 from imagetagger_local.template import FunctionSpec
 
 logger = logging.getLogger(__name__)
@@ -104,6 +105,7 @@ def _serve(connection: Connection, spec: FunctionSpec, environment: dict[str, st
     except BaseException as exc:
         connection.send(("error", f"{type(exc).__name__}: {exc}\n{traceback.format_exc()}"))
         return
+    collect_less_often()  # a local-runtime setting: the handler cannot tell, Lambda's own collector is Python's
     connection.send(("ready", None))
     while True:
         try:

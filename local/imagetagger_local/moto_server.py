@@ -9,6 +9,9 @@ it changes.
 The stack stops this process itself (SIGTERM) after its final snapshot, which reads moto; so SIGINT, which a Ctrl-C
 in the terminal sends to the whole process group, is ignored. If the stack's process dies without stopping it, this
 one exits too rather than keep the port and the state of a stack that is gone.
+
+Its garbage collector runs less often than Python's default (imagetagger_local.gc_tuning: a Query of 79 image items
+cost moto 76 ms of handling at the default, 30 ms so).
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ import signal
 import threading
 
 from imagetagger_local import moto_speedups
+from imagetagger_local.gc_tuning import collect_less_often
 
 PARENT_CHECK_INTERVAL_S = 1.0
 
@@ -34,6 +38,7 @@ def serve(host: str, port: int) -> None:
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     parent = os.getppid()
     server = ThreadedMotoServer(ip_address=host, port=port, verbose=False)
+    collect_less_often()
     server.start()
     try:
         while not stop.wait(PARENT_CHECK_INTERVAL_S):

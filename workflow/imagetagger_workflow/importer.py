@@ -25,7 +25,7 @@ from imagetagger_mobile.api_client import (
     ApiError,
     ImageTaggerClient,
     RejectedFileError,
-    next_poll_wait,
+    next_sweep_wait,
 )
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".gif", ".bmp", ".tif", ".tiff"}
@@ -160,6 +160,7 @@ def wait_for_tags(
     deadline = time.monotonic() + timeout_s
     while pending and time.monotonic() < deadline:
         started = time.monotonic()
+        swept = len(pending)
         statuses, missing = client.finished_images(set(pending))
         sweep_s = time.monotonic() - started
         for image_id, status in statuses.items():
@@ -171,7 +172,7 @@ def wait_for_tags(
             result.errors.append(f"{journal.entries[digest]['file']}: the image was deleted before it was tagged")
         on_finished(len(statuses))
         if pending:
-            time.sleep(next_poll_wait(sweep_s))  # a sweep lists every awaited image: keep it a small share
+            time.sleep(next_sweep_wait(sweep_s, swept, len(pending)))
     result.tagged = sum(status == "TAGGED" for status in finished.values())
     result.failed_tagging = sum(status == "FAILED" for status in finished.values())
     if pending:
