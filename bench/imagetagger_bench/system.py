@@ -21,16 +21,16 @@ environment the import will use (the bare pipeline is timed after a warm-up too)
 importing boto3 and Powertools, seconds of CPU that a long import pays once and a short one mostly pays inside its
 timing.
 
-`--profile DIR` records the stack process (its endpoint and function environments included) with py-spy during the
-import and writes the collapsed stacks and a per-part summary there (docs/benchmark.md, "System overhead").
-"""
+`--timeline` adds `import_timeline`: the cores each kind of process (and the whole machine) used in every half second
+of the import (imagetagger_bench.cpu_timeline). `--profile DIR` records the stack process (its endpoint and function
+environments included) with py-spy during the import and writes the collapsed stacks and a per-part summary there
+(docs/benchmark.md, "System overhead")."""
 
 from __future__ import annotations
 
 import argparse
 import json
 import logging
-import os
 import shutil
 import signal
 import subprocess  # nosec B404 - py-spy and our own benchmark module, no shell
@@ -38,10 +38,12 @@ import sys
 import tempfile
 import time
 import uuid
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
 
 from imagetagger_bench.optimize import REPO_ROOT, SAMPLE_DIR
+from imagetagger_bench.system_cpu import cpu_by_process, cpu_ms_per_image
 
 logger = logging.getLogger(__name__)
 DEFAULT_MODEL_DIR = REPO_ROOT / "models" / "default"
@@ -87,54 +89,6 @@ def _warm_up(api_url: str, token: str, photos: list[Path], scratch: Path) -> Non
     for index, photo in enumerate(photos[:WARMUP_IMAGES]):
         (folder / f"{index:02d}-{photo.name}").symlink_to(photo.resolve())  # names may repeat across subfolders
     _import(api_url, token, folder, scratch / "warm-up.json")
-
-
-def _cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
-
-
-def _process_kind(pid: int, root: int) -> str:
-    if pid == root:
-        return "stack"
-    command = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-    if "imagetagger_endpoint" in command:
-        return "endpoint"
-    return "moto" if "imagetagger_local.moto_server" in command else "environments"
-
-
-def cpu_by_process(root: int) -> dict[int, tuple[str, float]]:
-    """{pid: (kind, CPU seconds so far)} for `root` (the stack's process) and its descendants, from /proc; empty
-    where there is no /proc. A process that ended in between is missed (environments live as long as the stack)."""
-    children: dict[int, list[int]] = {}
-    for entry in Path("/proc").iterdir() if Path("/proc/self/stat").exists() else []:
-        if entry.name.isdigit():
-            try:
-                parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
-            except (OSError, IndexError, ValueError):
-                continue
-            children.setdefault(parent, []).append(int(entry.name))
-    found: dict[int, tuple[str, float]] = {}
-    todo = [root] if children else []
-    while todo:
-        pid = todo.pop()
-        todo += children.get(pid, [])
-        try:
-            found[pid] = (_process_kind(pid, root), _cpu_seconds(pid))
-        except OSError:
-            continue
-    return found
-
-
-def cpu_ms_per_image(
-    before: dict[int, tuple[str, float]], after: dict[int, tuple[str, float]], client_s: float, images: int
-) -> dict[str, float]:
-    """CPU milliseconds per image by kind of process between two cpu_by_process readings, the client's included."""
-    spent: dict[str, float] = {"client": client_s}
-    for pid, (kind, seconds) in after.items():
-        spent[kind] = spent.get(kind, 0.0) + seconds - before.get(pid, (kind, 0.0))[1]
-    per_image = {kind: round(seconds / max(images, 1) * 1000, 1) for kind, seconds in spent.items()}
-    return dict(sorted(per_image.items(), key=lambda item: -item[1])) | {"total": round(sum(per_image.values()), 1)}
 
 
 def _single_uploads(api_url: str, token: str, photos: list[Path], count: int) -> list[float]:
@@ -210,8 +164,10 @@ def measure_system(
     pipeline_runs: int = 3,
     profile_dir: Path | None = None,
     images: Path = DEFAULT_IMAGES,
+    timeline: bool = False,
 ) -> dict[str, Any]:
     # Everything this run needs is imported before it starts: a run takes many minutes.
+    from imagetagger_bench.cpu_timeline import CpuTimeline
     from imagetagger_bench.profile_parts import summarise  # noqa: F401
     from imagetagger_local.load import percentile
     from imagetagger_local.stack_process import StackProcess
@@ -233,7 +189,8 @@ def measure_system(
                 profiler = _start_profiler(stack.process.pid, profile_dir / "import.collapsed")
             stack_pid = stack.process.pid if stack.process is not None else -1
             cpu_before, client_before = cpu_by_process(stack_pid), time.process_time()
-            imported = _import(stack.api_url, token, images, Path(scratch) / "journal.json")
+            with CpuTimeline(stack_pid) if timeline else nullcontext() as sampled:
+                imported = _import(stack.api_url, token, images, Path(scratch) / "journal.json")
             cpu = cpu_ms_per_image(
                 cpu_before, cpu_by_process(stack_pid), time.process_time() - client_before, imported["images"]
             )
@@ -262,6 +219,7 @@ def measure_system(
         "single_uploads": len(single),
         "endpoint_ms_per_image": endpoint,
         "import_cpu_ms_per_image": cpu,
+        **({"import_timeline": sampled.cores()} if sampled is not None else {}),
     }
 
 
@@ -271,9 +229,10 @@ def main() -> None:
     parser.add_argument("--pipeline-runs", type=int, default=3)
     parser.add_argument("--images", type=Path, default=DEFAULT_IMAGES, help="the photos imported and piped")
     parser.add_argument("--profile", type=Path, help="record the stack with py-spy during the import into this folder")
+    parser.add_argument("--timeline", action="store_true", help="cores used by each process, every 0.5 s of the import")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
-    report = measure_system(args.model_dir, args.pipeline_runs, args.profile, args.images)
+    report = measure_system(args.model_dir, args.pipeline_runs, args.profile, args.images, args.timeline)
     if args.profile:
         from imagetagger_bench.profile_parts import summarise
 

@@ -1,5 +1,5 @@
-"""Python's cyclic garbage collector, run less often in the local stack's long-lived processes (moto's and the
-functions' execution environments).
+"""Python's cyclic garbage collector, run less often in the local stack's long-lived processes (moto's, the functions'
+execution environments, and the stack's own with its gateways and workers).
 
 A request there builds and drops tens of thousands of objects (moto copies and converts every item of a Query;
 botocore parses every response through its shapes, boto3 converts every attribute), and at Python's default

@@ -26,6 +26,7 @@ from imagetagger_local.config import (
     aws_client_env,
     port_is_free,
 )
+from imagetagger_local.gc_tuning import collect_less_often
 from imagetagger_local.lambda_runtime import LocalFunction
 from imagetagger_local.persistence import PeriodicSnapshots, StateStore
 from imagetagger_local.s3_gateway import S3Gateway
@@ -114,6 +115,7 @@ class LocalStack:
                 lambda user: issue_token(self.config.jwt_dir, user),
                 http_api_cors(template),
             )
+            collect_less_often()  # this process serves the gateways and the workers from here on
             self._serve("api", self.config.ports.api, api)
         except BaseException:
             self.stop()

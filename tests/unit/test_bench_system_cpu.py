@@ -1,4 +1,5 @@
-"""The system benchmark's CPU accounting per process (imagetagger_bench.system, issue 13)."""
+"""The system benchmark's CPU accounting per process and over time (imagetagger_bench.system_cpu, .cpu_timeline;
+issue 13)."""
 
 import os
 import subprocess
@@ -6,7 +7,8 @@ import sys
 
 import pytest
 
-from imagetagger_bench.system import cpu_by_process, cpu_ms_per_image
+from imagetagger_bench.cpu_timeline import CpuTimeline
+from imagetagger_bench.system_cpu import cpu_by_process, cpu_ms_per_image
 
 
 def test_cpu_per_image_is_the_difference_per_kind_with_the_client():
@@ -36,3 +38,15 @@ def test_a_busy_child_process_is_counted_under_its_root():
     finally:
         child.kill()
         child.wait()
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/stat"), reason="reads /proc")
+def test_the_timeline_shows_when_a_child_was_busy():
+    busy = "import time\ntime.sleep(0.6)\nend = time.process_time() + 0.5\nwhile time.process_time() < end: pass\n"
+    with CpuTimeline(os.getpid()) as timeline:
+        subprocess.run([sys.executable, "-c", busy], check=True)
+    cores = timeline.cores(bucket_s=0.5)["cores"]
+    busiest = max(range(len(cores["environments"])), key=cores["environments"].__getitem__)
+    assert busiest >= 1, "the child spun after its first half second, not in it"
+    assert sum(cores["environments"]) * 0.5 >= 0.35  # most of its 0.5 s of CPU (start-up before the sampler's view)
+    assert all(machine >= child - 0.05 for machine, child in zip(cores["machine"], cores["environments"]))
