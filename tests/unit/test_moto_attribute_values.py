@@ -98,20 +98,3 @@ def test_items_round_trip_through_moto_with_the_direct_path():
     assert table.query(KeyConditionExpression="user_id = :u", ExpressionAttributeValues={":u": "alice"})["Items"] == [
         item
     ]
-
-
-def test_item_conversion_and_sizes_are_what_motos_own_code_computes():
-    moto_attribute_values.install()
-    from moto.dynamodb import responses
-    from moto.dynamodb.models import utilities
-    from moto.dynamodb.models.dynamo_type import DynamoType, Item
-
-    stored = {**ITEM, "embedding": {"B": "AAH+/w=="}}  # moto keeps binary from the wire as base64 text
-    for attributes in (ITEM, stored):
-        item = Item(DynamoType(attributes["user_id"]), DynamoType(attributes["image_id"]), attributes)
-        result = {"Count": 1, "Items": [item.attrs], "LastEvaluatedKey": {"user_id": DynamoType({"S": "alice"})}}
-        assert responses.dynamo_to_dict(result) == moto_attribute_values.generic_dynamo_to_dict(result)
-        assert utilities.dynamo_to_dict(item.attrs) == moto_attribute_values.generic_dynamo_to_dict(item.attrs)
-        for value in item.attrs.values():
-            assert value.size() == moto_attribute_values.generic_size(value)
-        assert item.size() == sum(len(name) + moto_attribute_values.generic_size(v) for name, v in item.attrs.items())

@@ -34,7 +34,8 @@ POLL_INTERVAL_S = 0.5
 # thumbnail URL each; measured: a sweep of 79 images, 97 ms of CPU over moto and the API function for 96 ms of wall
 # time), and a bulk client shares the service with everyone: its sweeps take at most this share of the time, but wait
 # no longer than POLL_MAX_WAIT_S, which bounds how late a tagged image is seen. At a fifth, a bulk import's sweeps
-# alone kept a fifth of a core busy; the last sweeps of an import are short, so they still come every POLL_INTERVAL_S.
+# alone kept a fifth of a core busy; the last sweeps of an import list few images, so they still come often
+# (next_sweep_wait).
 POLL_MAX_SHARE = 0.1
 POLL_MAX_WAIT_S = 5.0
 
