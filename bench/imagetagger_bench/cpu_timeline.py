@@ -30,7 +30,8 @@ def _machine_busy_s() -> float:
 
 class CpuTimeline:
     """Samples while inside `with`; `cores(bucket_s)` gives the cores each kind used per bucket from the start. The
-    client's figure is this process's, the sampler's own CPU included (a few per cent of a core)."""
+    client's figure is this process's, the sampler's own CPU included (about 3 % of a core: a sample reads /proc for
+    every process, 1.3 ms here with about 120 of them, every SAMPLE_EVERY_S)."""
 
     def __init__(self, root_pid: int) -> None:
         self._root = root_pid
